@@ -1,0 +1,179 @@
+"""Settings, read once from the ``DIGEST_*`` environment variables.
+
+Nothing here touches the disk or the network at import time; values that need I/O
+(the generated secret key, the embedded broker) are resolved by the functions that
+use them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from email.headerregistry import Address
+from email.utils import parseaddr
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A ``DIGEST_*`` variable holds a value that cannot be used."""
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (got {raw!r})")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number (got {raw!r})") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} (got {value})")
+    return value
+
+
+def _from_address(raw: str) -> tuple[str, str]:
+    if "\r" in raw or "\n" in raw:
+        raise ConfigError("DIGEST_FROM must not contain line breaks")
+    name, addr = parseaddr(raw)
+    if "@" not in addr:
+        raise ConfigError(
+            f"DIGEST_FROM must be an address like 'News <news@example.org>' (got {raw!r})"
+        )
+    return name, addr
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the service; built by :func:`load_settings`."""
+
+    database_url: str
+    broker_url: str | None  # None: the embedded Redis server
+    smtp_url: str | None  # None: the local capture server writing to ``outbox_dir``
+    base_url: str
+    from_name: str
+    from_address: str
+    secret_key: str | None  # None: generated once and kept beside the database
+    allow_private_feeds: bool
+    data_dir: Path
+    outbox_dir: Path
+    retry_first_delay: timedelta = timedelta(minutes=5)
+    retry_max_age: timedelta = timedelta(days=3)
+    catch_up: timedelta = timedelta(hours=6)
+    batch_size: int = 200
+    max_articles_per_topic: int = 10
+    max_articles_total: int = 30
+    daily_lookback: timedelta = timedelta(days=2)
+    weekly_lookback: timedelta = timedelta(days=8)
+    feed_timeout: float = 15.0
+    feed_max_bytes: int = 10 * 1024 * 1024
+    list_name: str = "digest"
+
+    @property
+    def from_domain(self) -> str:
+        return self.from_address.rpartition("@")[2]
+
+    @property
+    def from_header(self) -> str:
+        return str(Address(display_name=self.from_name, addr_spec=self.from_address))
+
+    @property
+    def list_id(self) -> str:
+        """The List-Id value, e.g. ``<digest.example.org>``."""
+        return f"<{self.list_name}.{self.from_domain}>"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``), failing loudly on bad values."""
+    env = dict(os.environ if environ is None else environ)
+    get = env.get
+    data_dir = Path(get("DIGEST_DATA_DIR", ".")).expanduser()
+    database_url = get("DIGEST_DATABASE_URL") or f"sqlite:///{(data_dir / 'digest.db')}"
+    if "://" not in database_url:
+        raise ConfigError(
+            f"DIGEST_DATABASE_URL must be a SQLAlchemy URL such as "
+            f"sqlite:///digest.db or postgresql+psycopg://user@host/db (got {database_url!r})"
+        )
+    smtp_url = get("DIGEST_SMTP_URL") or None
+    if smtp_url is not None:
+        scheme = urlsplit(smtp_url).scheme
+        if scheme not in ("smtp", "smtp+starttls", "smtps"):
+            raise ConfigError(
+                "DIGEST_SMTP_URL must start with smtp://, smtp+starttls:// or smtps:// "
+                f"(got {smtp_url!r})"
+            )
+    base_url = (get("DIGEST_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"DIGEST_BASE_URL must be an http(s) URL (got {base_url!r})")
+    from_name, from_address = _from_address(get("DIGEST_FROM") or "Digest <digest@localhost>")
+    settings = Settings(
+        database_url=database_url,
+        broker_url=get("DIGEST_BROKER_URL") or None,
+        smtp_url=smtp_url,
+        base_url=base_url,
+        from_name=from_name,
+        from_address=from_address,
+        secret_key=get("DIGEST_SECRET_KEY") or None,
+        allow_private_feeds=_flag(
+            "DIGEST_ALLOW_PRIVATE_FEEDS", get("DIGEST_ALLOW_PRIVATE_FEEDS", "")
+        ),
+        data_dir=data_dir,
+        outbox_dir=Path(get("DIGEST_OUTBOX_DIR") or data_dir / "outbox"),
+        retry_first_delay=timedelta(
+            seconds=_int("DIGEST_RETRY_FIRST_DELAY", get("DIGEST_RETRY_FIRST_DELAY", "300"), 1)
+        ),
+        retry_max_age=timedelta(
+            seconds=_int("DIGEST_RETRY_MAX_AGE", get("DIGEST_RETRY_MAX_AGE", "259200"), 1)
+        ),
+        catch_up=timedelta(seconds=_int("DIGEST_CATCH_UP", get("DIGEST_CATCH_UP", "21600"))),
+        batch_size=_int("DIGEST_BATCH_SIZE", get("DIGEST_BATCH_SIZE", "200"), 1),
+    )
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return load_settings()
+
+
+def secret_key_path(settings: Settings) -> Path:
+    """Where a generated key is kept: beside the SQLite file, else in the data folder."""
+    prefix = "sqlite:///"
+    if settings.database_url.startswith(prefix):
+        db_file = settings.database_url[len(prefix) :].split("?")[0]
+        if db_file and db_file != ":memory:":
+            return Path(db_file).expanduser().parent / "digest.secret"
+    return settings.data_dir / "digest.secret"
+
+
+@lru_cache(maxsize=16)
+def secret_key(settings: Settings) -> str:
+    """The signing key: ``DIGEST_SECRET_KEY``, else one generated once beside the database."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = secret_key_path(settings)
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    # O_EXCL: if two processes race, the loser reads the winner's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key

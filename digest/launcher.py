@@ -1,0 +1,118 @@
+"""``digest up``: web, worker and beat as child processes sharing one configuration."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from digest.config import Settings
+from digest.embedded import broker_url, runtime_dir, stop_embedded_redis
+from digest.mail.capture import CaptureServer
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str], log: Path) -> Child:
+    handle = log.open("ab")
+    process = subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    return Child(name, process)
+
+
+def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> None:
+    """Start everything, print where to look, and stop everything on Ctrl-C."""
+    from digest.sample import load_sample_data
+
+    folder = runtime_dir(settings)
+    env = dict(os.environ)
+    env["DIGEST_DATABASE_URL"] = settings.database_url
+    env["DIGEST_BROKER_URL"] = broker_url(settings)
+    capture = None
+    if settings.smtp_url is None:
+        capture = CaptureServer(settings.outbox_dir)
+        capture.start()
+        env["DIGEST_SMTP_URL"] = capture.url
+    if settings.base_url == "http://127.0.0.1:8000" and (host, port) != ("127.0.0.1", 8000):
+        env["DIGEST_BASE_URL"] = f"http://{host}:{port}"
+    if sample_data:
+        report = load_sample_data(settings, datetime.now(UTC))
+        click.echo(f"sample data: {report}")
+    python = sys.executable
+    children = [
+        _spawn(
+            "web",
+            [python, "-m", "uvicorn", "digest.web.app:create_app", "--factory",
+             "--host", host, "--port", str(port)],
+            env,
+            folder / "web.log",
+        ),
+        _spawn(
+            "worker",
+            [python, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO",
+             "--concurrency", "2"],
+            env,
+            folder / "worker.log",
+        ),
+        _spawn(
+            "beat",
+            [python, "-m", "celery", "-A", "workers", "beat", "--loglevel", "INFO"],
+            env,
+            folder / "beat.log",
+        ),
+    ]
+    click.echo(
+        "\n".join(
+            [
+                "digest is up:",
+                f"  web        http://{host}:{port}/  (health: /healthz)",
+                f"  database   {settings.database_url}",
+                f"  broker     {env['DIGEST_BROKER_URL']}",
+                f"  smtp       {env['DIGEST_SMTP_URL']}"
+                + (f"  → .eml files in {settings.outbox_dir.resolve()}" if capture else ""),
+                f"  logs       {folder.resolve()}/{{web,worker,beat}}.log",
+                "Digests go out at each subscriber's local hour; to see one now:",
+                "  digest preview ana@example.com --format text",
+                "Press Ctrl-C to stop.",
+            ]
+        )
+    )
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stopping:
+            for child in children:
+                if child.process.poll() is not None:
+                    click.echo(f"{child.name} exited ({child.process.returncode}); stopping")
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            if child.process.poll() is None:
+                child.process.terminate()
+        for child in children:
+            try:
+                child.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+        if capture is not None:
+            capture.stop()
+        if settings.broker_url is None:
+            stop_embedded_redis(settings)
+        click.echo("stopped")

@@ -1,0 +1,55 @@
+"""The bundled sample data: a small news feed and five subscribers."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import datetime, timedelta
+from importlib import resources
+
+from digest.config import Settings
+from digest.db.engine import unit_of_work
+from digest.ingest import parse_feed, upsert_articles
+from digest.services.subscribers import import_csv
+from digest.services.topics import add_topic
+
+SAMPLE_TOPICS = {
+    "technology": ("Technology", ["artificial intelligence", "ai act"]),
+    "trade": ("Trade", ["tariff", "tariffs"]),
+    "politics": ("Politics", []),
+    "security": ("Security", ["sanctions"]),
+    "eu": ("EU", []),
+    "climate": ("Climate", ["warmest year"]),
+    "business": ("Business", []),
+}
+
+
+def _read(name: str) -> bytes:
+    return resources.files("digest.sample_data").joinpath(name).read_bytes()
+
+
+def load_sample_data(settings: Settings, now: datetime) -> str:
+    """Create the sample topics, articles and (confirmed) subscribers.
+
+    The feed's items are dated 2020-2025; they are re-dated to the last day, keeping
+    their order, so the first digests have something to show.
+    """
+    feed = parse_feed(_read("example-news.rss.xml"), "https://news.example.org/rss")
+    items = [
+        dataclasses.replace(item, published_at=now - timedelta(hours=2 * (i + 1)))
+        for i, item in enumerate(feed.items)
+    ]
+    with unit_of_work(settings.database_url) as session:
+        for slug, (name, keywords) in SAMPLE_TOPICS.items():
+            add_topic(session, slug, name, keywords)
+        stored = upsert_articles(session, items, now=now)
+        subs = import_csv(
+            session,
+            io.StringIO(_read("subscribers.csv").decode("utf-8")),
+            confirmed=True,
+            now=now,
+        )
+    return (
+        f"{len(SAMPLE_TOPICS)} topics, {stored.added} new articles, "
+        f"{subs.added + subs.updated} subscribers"
+    )

@@ -1,0 +1,215 @@
+"""Building: choose each planned digest's articles and queue its delivery.
+
+Works on a batch of digests at once with a fixed number of queries, whatever the
+batch size: the subscribers, their subscriptions, the candidate articles of all
+their topics and the ledger rows that matter are each read in one query.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from digest.config import Settings
+from digest.db.models import (
+    Article,
+    ArticleTopic,
+    Delivery,
+    Digest,
+    DigestArticle,
+    SentArticle,
+    Subscriber,
+    Subscription,
+    Suppression,
+)
+from digest.domain.selection import (
+    LATE_ARRIVAL_GRACE,
+    Candidate,
+    Limits,
+    Selection,
+    TopicWindow,
+    select_articles,
+)
+from digest.mail.message import make_message_id
+
+
+@dataclass
+class BuildReport:
+    delivery_ids: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+
+def topic_windows(digest: Digest, subscriptions: list[Subscription]) -> list[TopicWindow]:
+    """The topics due in ``digest``, in display order (by topic name)."""
+    windows = []
+    for s in sorted(subscriptions, key=lambda s: (s.topic.name.lower(), s.topic_id)):
+        if s.frequency == "daily" and digest.includes_daily and digest.daily_since:
+            windows.append(TopicWindow(s.topic_id, digest.daily_since))
+        elif s.frequency == "weekly" and digest.includes_weekly and digest.weekly_since:
+            windows.append(TopicWindow(s.topic_id, digest.weekly_since))
+    return windows
+
+
+def load_candidates(
+    session: Session, pairs: list[tuple[Digest, list[TopicWindow]]]
+) -> dict[int, list[Candidate]]:
+    """Candidate articles for each digest id, in one query for articles and one for
+    the ledger."""
+    topic_ids = {w.topic_id for _, ws in pairs for w in ws}
+    if not topic_ids:
+        return {}
+    earliest = min(w.since for _, ws in pairs for w in ws)
+    latest = max(d.window_end for d, _ in pairs)
+    rows = session.execute(
+        select(
+            ArticleTopic.topic_id,
+            Article.id,
+            Article.published_at,
+            Article.ingested_at,
+            Article.pinned,
+            Article.held,
+        )
+        .join(Article, Article.id == ArticleTopic.article_id)
+        .where(
+            ArticleTopic.topic_id.in_(topic_ids),
+            Article.published_at <= latest,
+            # The late-arrival grace reaches a little before the earliest window.
+            Article.published_at > earliest - LATE_ARRIVAL_GRACE,
+        )
+    ).all()
+    topics_of: dict[int, set[int]] = defaultdict(set)
+    info: dict[int, tuple[datetime, datetime, bool, bool]] = {}
+    for topic_id, article_id, published, ingested, pinned, held in rows:
+        topics_of[article_id].add(topic_id)
+        info[article_id] = (published, ingested, pinned, held)
+    subscriber_ids = {d.subscriber_id for d, _ in pairs}
+    sent: set[tuple[int, int]] = set()
+    if info:
+        sent = set(
+            session.execute(
+                select(SentArticle.subscriber_id, SentArticle.article_id).where(
+                    SentArticle.subscriber_id.in_(subscriber_ids),
+                    SentArticle.article_id.in_(list(info)),
+                )
+            ).tuples()
+        )
+    result: dict[int, list[Candidate]] = {}
+    for digest, windows in pairs:
+        wanted = {w.topic_id for w in windows}
+        result[digest.id] = [
+            Candidate(
+                article_id=aid,
+                topic_ids=frozenset(topics_of[aid] & wanted),
+                published_at=published,
+                ingested_at=ingested,
+                pinned=pinned,
+                held=held,
+                already_sent=(digest.subscriber_id, aid) in sent,
+            )
+            for aid, (published, ingested, pinned, held) in info.items()
+            if topics_of[aid] & wanted
+        ]
+    return result
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(per_topic=settings.max_articles_per_topic, total=settings.max_articles_total)
+
+
+def selections_for(
+    session: Session, digests: list[Digest], subs: dict[int, Subscriber], settings: Settings
+) -> dict[int, Selection]:
+    """The pure selection for each digest, from its fixed window."""
+    pairs = [(d, topic_windows(d, subs[d.subscriber_id].subscriptions)) for d in digests]
+    candidates = load_candidates(session, pairs)
+    limits = limits_of(settings)
+    return {
+        d.id: select_articles(candidates.get(d.id, []), windows, d.window_end, limits)
+        for d, windows in pairs
+    }
+
+
+def build(session: Session, digest_ids: list[int], settings: Settings, now: datetime) -> BuildReport:
+    """Select the articles of the planned digests among ``digest_ids`` and queue a
+    delivery for each one that has any; the others are recorded as skipped."""
+    report = BuildReport()
+    digests = list(
+        session.scalars(
+            select(Digest)
+            .where(Digest.id.in_(digest_ids), Digest.status == "planned")
+            .order_by(Digest.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not digests:
+        return report
+    subs = {
+        s.id: s
+        for s in session.scalars(
+            select(Subscriber)
+            .where(Subscriber.id.in_({d.subscriber_id for d in digests}))
+            .options(selectinload(Subscriber.subscriptions))
+        )
+    }
+    suppressed = set(
+        session.scalars(
+            select(Suppression.email).where(Suppression.email.in_([s.email for s in subs.values()]))
+        )
+    )
+    selections = selections_for(session, digests, subs, settings)
+    links: list[dict[str, object]] = []
+    deliveries: list[Delivery] = []
+    for digest in digests:
+        sub = subs[digest.subscriber_id]
+        selection = selections[digest.id]
+        reason = None
+        if sub.status != "active":
+            reason = f"subscriber is {sub.status}"
+        elif sub.email in suppressed:
+            reason = "address is suppressed"
+        elif selection.empty:
+            reason = "nothing new"
+        if reason:
+            digest.status, digest.reason, digest.built_at = "skipped", reason, now
+            report.skipped += 1
+            continue
+        position = 0
+        for topic_id, article_ids in selection.sections:
+            for article_id in article_ids:
+                links.append(
+                    {
+                        "digest_id": digest.id,
+                        "article_id": article_id,
+                        "topic_id": topic_id,
+                        "position": position,
+                    }
+                )
+                position += 1
+        digest.status, digest.built_at = "built", now
+        deliveries.append(
+            Delivery(
+                digest_id=digest.id,
+                subscriber_id=sub.id,
+                email=sub.email,
+                message_id=make_message_id(settings.from_domain),
+                status="queued",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    if links:
+        session.execute(DigestArticle.__table__.insert(), links)
+    session.add_all(deliveries)
+    session.flush()
+    report.delivery_ids = [d.id for d in deliveries]
+    return report
+
+
+def mark_failed(session: Session, digest_id: int, reason: str) -> None:
+    session.execute(
+        update(Digest).where(Digest.id == digest_id).values(status="failed", reason=reason)
+    )

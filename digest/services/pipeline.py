@@ -1,0 +1,135 @@
+"""The pipeline's steps put together: what a worker task, ``digest run`` and
+``digest retry`` call. Each step commits before the next one starts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+
+from digest.config import Settings
+from digest.db.engine import unit_of_work
+from digest.db.models import Delivery, Digest
+from digest.domain import delivery as rules
+from digest.mail.sender import Sender
+from digest.services import building
+from digest.services.delivering import (
+    CLAIM_LEASE,
+    LOST_AFTER,
+    Clock,
+    SendReport,
+    send_deliveries,
+)
+from digest.services.planning import PlanReport, plan
+
+
+def chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+@dataclass
+class RunReport:
+    planned: int = 0
+    missed: int = 0
+    skipped: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    delivery_ids: list[int] = field(default_factory=list)
+
+    def add(self, report: SendReport) -> None:
+        self.sent += report.sent
+        self.deferred += report.deferred
+        self.failed += report.failed
+
+
+def build_and_send(
+    database_url: str, digest_ids: list[int], settings: Settings, sender: Sender, clock: Clock
+) -> RunReport:
+    """Build a batch of planned digests and send what they produced."""
+    result = RunReport()
+    with unit_of_work(database_url) as session:
+        built = building.build(session, digest_ids, settings, clock())
+    result.skipped = built.skipped
+    result.delivery_ids = built.delivery_ids
+    result.add(send_deliveries(database_url, built.delivery_ids, settings, sender, clock))
+    return result
+
+
+def run(database_url: str, settings: Settings, sender: Sender, clock: Clock) -> RunReport:
+    """Plan at ``clock()`` and build and send every digest due, in this process."""
+    planned: PlanReport = plan(database_url, settings, clock())
+    total = RunReport(planned=len(planned.digest_ids), missed=planned.missed)
+    for batch in chunks(planned.digest_ids, settings.batch_size):
+        part = build_and_send(database_url, batch, settings, sender, clock)
+        total.skipped += part.skipped
+        total.sent += part.sent
+        total.deferred += part.deferred
+        total.failed += part.failed
+        total.delivery_ids.extend(part.delivery_ids)
+    return total
+
+
+@dataclass
+class Sweep:
+    """Work that is due again: deferred deliveries whose time came, and work whose
+    worker or task was lost."""
+
+    digest_ids: list[int] = field(default_factory=list)
+    delivery_ids: list[int] = field(default_factory=list)
+    released: int = 0
+
+
+def sweep(database_url: str, now: datetime) -> Sweep:
+    """Release stale claims and list what should be (re)queued at ``now``."""
+    result = Sweep()
+    with unit_of_work(database_url) as session:
+        released = session.execute(
+            update(Delivery)
+            .where(Delivery.status == rules.SENDING, Delivery.claimed_at < now - CLAIM_LEASE)
+            .values(
+                status=rules.DEFERRED,
+                next_attempt_at=now,
+                claimed_at=None,
+                last_text="claim expired: the worker stopped before recording a reply",
+            )
+        )
+        result.released = released.rowcount or 0
+        result.delivery_ids = list(
+            session.scalars(
+                select(Delivery.id)
+                .where(
+                    or_(
+                        and_(Delivery.status == rules.DEFERRED, Delivery.next_attempt_at <= now),
+                        and_(Delivery.status == rules.QUEUED, Delivery.created_at < now - LOST_AFTER),
+                    )
+                )
+                .order_by(Delivery.id)
+            )
+        )
+        result.digest_ids = list(
+            session.scalars(
+                select(Digest.id)
+                .where(Digest.status == "planned", Digest.created_at < now - LOST_AFTER)
+                .order_by(Digest.id)
+            )
+        )
+    return result
+
+
+def retry(database_url: str, settings: Settings, sender: Sender, clock: Clock) -> RunReport:
+    """Send, in this process, every deferred delivery whose time has come."""
+    due = sweep(database_url, clock())
+    total = RunReport()
+    for batch in chunks(due.digest_ids, settings.batch_size):
+        part = build_and_send(database_url, batch, settings, sender, clock)
+        total.skipped += part.skipped
+        total.sent += part.sent
+        total.deferred += part.deferred
+        total.failed += part.failed
+    for batch in chunks(due.delivery_ids, settings.batch_size):
+        total.add(send_deliveries(database_url, batch, settings, sender, clock))
+    return total

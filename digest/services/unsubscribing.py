@@ -1,0 +1,26 @@
+"""Unsubscribing: one click from an email, effective from the next planning tick."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.db.models import Subscriber
+
+
+def unsubscribe(session: Session, subscriber_id: int, now: datetime) -> Subscriber | None:
+    """Mark the subscriber unsubscribed; returns None when they no longer exist.
+
+    Idempotent: a second click (mail clients may POST more than once) changes nothing.
+    Digests already queued are stopped by the status check made at send time.
+    """
+    sub = session.scalar(select(Subscriber).where(Subscriber.id == subscriber_id))
+    if sub is None:
+        return None
+    if sub.status != "unsubscribed":
+        sub.status = "unsubscribed"
+        sub.unsubscribed_at = now
+        sub.next_slot_at = None
+    return sub

@@ -1,0 +1,1 @@
+"""The HTTP app: public pages, admin pages and the JSON API."""

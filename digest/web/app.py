@@ -1,0 +1,45 @@
+"""The one HTTP app. Views parse the request, call a service and render a page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import text
+
+from digest import __version__
+from digest.config import Settings, get_settings
+from digest.db.engine import get_engine
+from digest.web.public import router as public_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment)."""
+    app = FastAPI(
+        title="digest",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings or get_settings()
+    app.include_router(public_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> JSONResponse:
+        current: Settings = request.app.state.settings
+        try:
+            with get_engine(current.database_url).connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any database failure makes the service unhealthy
+            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "time": datetime.now(UTC).isoformat()}
+        )
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home() -> str:
+        return "<!doctype html><title>digest</title><p>digest is running.</p>"
+
+    return app

@@ -1,0 +1,41 @@
+"""The Celery app, configured from the same DIGEST_* settings as everything else.
+
+The broker URL is resolved when Celery first reads its configuration, not at import,
+so importing this module starts nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from digest.config import get_settings
+from workers.schedule import beat_schedule
+
+app = Celery("digest", include=["workers.tasks"])
+
+
+@app.on_configure.connect
+def _configure(sender: Celery, **_: Any) -> None:
+    from digest.embedded import broker_url, runtime_dir
+
+    settings = get_settings()
+    sender.conf.update(
+        broker_url=broker_url(settings),
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        # A task is acknowledged after it ran, so a worker killed mid-batch leaves it
+        # to be delivered again; the database's conditional updates make that safe.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        beat_schedule=beat_schedule(),
+        beat_schedule_filename=str(runtime_dir(settings) / "celerybeat-schedule"),
+        timezone="UTC",
+        enable_utc=True,
+        worker_hijack_root_logger=False,
+    )

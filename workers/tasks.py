@@ -1,0 +1,87 @@
+"""Tasks: each takes ids (and an optional clock reading), calls one service and
+queues follow-up work only after that service committed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Task
+from sqlalchemy.exc import OperationalError
+
+from digest.config import get_settings
+from digest.embedded import sender_for
+from digest.ingest import poll_all_feeds
+from digest.services import pipeline, planning
+from workers.app import app
+
+TRANSIENT = (OperationalError, ConnectionError)
+
+
+def clock(now: str | None) -> Callable[[], datetime]:
+    """The real clock, or a fixed one when the command that queued us had ``--now``."""
+    if now is None:
+        return lambda: datetime.now(UTC)
+    fixed = datetime.fromisoformat(now)
+    return lambda: fixed
+
+
+def queue_digests(digest_ids: list[int], now: str | None) -> int:
+    size = get_settings().batch_size
+    batches = list(pipeline.chunks(digest_ids, size))
+    for batch in batches:
+        deliver_digests.delay(batch, now)
+    return len(batches)
+
+
+@app.task(name="digest.plan", bind=True, max_retries=5)
+def plan(self: Task, now: str | None = None) -> dict[str, Any]:
+    settings = get_settings()
+    try:
+        report = planning.plan(settings.database_url, settings, clock(now)())
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=5) from exc
+    queue_digests(report.digest_ids, now)
+    return {"planned": len(report.digest_ids), "missed": report.missed}
+
+
+@app.task(name="digest.deliver_digests", bind=True, max_retries=10)
+def deliver_digests(self: Task, digest_ids: list[int], now: str | None = None) -> dict[str, int]:
+    settings = get_settings()
+    try:
+        report = pipeline.build_and_send(
+            settings.database_url, digest_ids, settings, sender_for(settings), clock(now)
+        )
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=10) from exc
+    return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed}
+
+
+@app.task(name="digest.send_deliveries", bind=True, max_retries=10)
+def send_deliveries(self: Task, delivery_ids: list[int], now: str | None = None) -> dict[str, int]:
+    settings = get_settings()
+    try:
+        report = pipeline.send_deliveries(
+            settings.database_url, delivery_ids, settings, sender_for(settings), clock(now)
+        )
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=10) from exc
+    return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed}
+
+
+@app.task(name="digest.sweep")
+def sweep(now: str | None = None) -> dict[str, int]:
+    settings = get_settings()
+    found = pipeline.sweep(settings.database_url, clock(now)())
+    queue_digests(found.digest_ids, now)
+    for batch in pipeline.chunks(found.delivery_ids, settings.batch_size):
+        send_deliveries.delay(batch, now)
+    return {"digests": len(found.digest_ids), "deliveries": len(found.delivery_ids)}
+
+
+@app.task(name="digest.poll_feeds")
+def poll_feeds() -> dict[str, int]:
+    settings = get_settings()
+    reports = poll_all_feeds(settings.database_url, settings, datetime.now(UTC))
+    return {"feeds": len(reports), "errors": sum(1 for r in reports if r.status == "error")}
