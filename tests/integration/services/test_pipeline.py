@@ -1,0 +1,204 @@
+"""The pipeline in one process against a real database and a real SMTP server:
+idempotent planning, the sent-ledger, skipped digests, retries and bounces."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from digest.db.engine import unit_of_work
+from digest.db.models import Delivery, DeliveryAttempt, Digest, Subscriber, Suppression
+from digest.mail.sender import SMTPSender
+from digest.services import pipeline, planning
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # subscribers join at noon
+SLOT1 = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # their first 07:00 UTC slot
+SLOT2 = SLOT1 + timedelta(days=1)
+
+
+def clock_at(moment: datetime):  # type: ignore[no-untyped-def]
+    return lambda: moment
+
+
+def run(mail_settings, at: datetime) -> pipeline.RunReport:  # type: ignore[no-untyped-def]
+    sender = SMTPSender.from_url(mail_settings.smtp_url)
+    return pipeline.run(mail_settings.database_url, mail_settings, sender, clock_at(at))
+
+
+def retry(mail_settings, at: datetime) -> pipeline.RunReport:  # type: ignore[no-untyped-def]
+    sender = SMTPSender.from_url(mail_settings.smtp_url)
+    return pipeline.retry(mail_settings.database_url, mail_settings, sender, clock_at(at))
+
+
+def urls(received) -> list[str]:  # type: ignore[no-untyped-def]
+    html = received.message.get_body(("html",)).get_content()
+    return sorted(set(re.findall(r'href="https://news\.example\.org/([a-z0-9-]+)"', html)))
+
+
+def count_rows(db_url: str, model) -> int:  # type: ignore[no-untyped-def]
+    with unit_of_work(db_url) as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_planning_twice_makes_one_digest(world, mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    world.subscriber("a@example.org", "tech", T0)
+    first = planning.plan(db_url, mail_settings, SLOT1)
+    again = planning.plan(db_url, mail_settings, SLOT1)
+    later = planning.plan(db_url, mail_settings, SLOT1 + timedelta(minutes=1))
+    assert len(first.digest_ids) == 1
+    assert again.digest_ids == [] and later.digest_ids == []
+    assert count_rows(db_url, Digest) == 1
+
+
+def test_concurrent_planners_make_one_digest_per_slot(world, mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    for i in range(30):
+        world.subscriber(f"s{i}@example.org", "tech", T0)
+    results: list[list[int]] = []
+
+    def tick() -> None:
+        results.append(planning.plan(db_url, mail_settings, SLOT1).digest_ids)
+
+    threads = [threading.Thread(target=tick) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    planned = [i for r in results for i in r]
+    assert len(planned) == len(set(planned)) == 30
+    assert count_rows(db_url, Digest) == 30
+
+
+def test_next_day_brings_only_new_articles_then_nothing_is_skipped(
+    world,
+    mail_settings,
+    db_url,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    world.topics("tech", "trade")
+    world.article("old-news", T0 - timedelta(hours=3), ["tech"])
+    world.article("both", T0 + timedelta(hours=2), ["tech", "trade"])
+    world.subscriber("a@example.org", "tech,trade", T0)
+
+    assert run(mail_settings, SLOT1).sent == 1
+    assert urls(smtp_server.received[0]) == ["both", "old-news"]
+
+    world.article("fresh", SLOT1 + timedelta(hours=5), ["trade"])
+    # Re-published under a new topic mapping: still already sent.
+    world.article("old-news", SLOT1 + timedelta(hours=6), ["trade"], guid="urn:other")
+    report = run(mail_settings, SLOT2)
+    assert report.sent == 1
+    assert urls(smtp_server.received[1]) == ["fresh"]
+
+    report = run(mail_settings, SLOT2 + timedelta(days=1))
+    assert (report.planned, report.skipped, report.sent) == (1, 1, 0)
+    assert len(smtp_server.received) == 2
+    with unit_of_work(db_url) as s:
+        statuses = list(s.scalars(select(Digest.status).order_by(Digest.slot_at)))
+        reasons = list(s.scalars(select(Digest.reason).order_by(Digest.slot_at)))
+    assert statuses == ["sent", "sent", "skipped"]
+    assert reasons[2] and "nothing new" in reasons[2]
+
+
+def test_451_defers_with_back_off_and_retry_sends_once(
+    world,
+    mail_settings,
+    db_url,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    world.topics("tech")
+    world.article("a1", T0 + timedelta(hours=1), ["tech"])
+    world.subscriber("a@example.org", "tech", T0)
+    smtp_server.handler.data_replies.append("451 4.3.0 Mailbox temporarily unavailable")
+
+    report = run(mail_settings, SLOT1)
+    assert (report.sent, report.deferred) == (0, 1)
+    with unit_of_work(db_url) as s:
+        d = s.scalars(select(Delivery)).one()
+        assert d.status == "deferred"
+        assert d.next_attempt_at == SLOT1 + mail_settings.retry_first_delay
+        assert (d.last_code, d.last_enhanced_code) == (451, "4.3.0")
+
+    assert retry(mail_settings, SLOT1 + timedelta(minutes=1)).sent == 0  # not yet due
+    assert retry(mail_settings, SLOT1 + timedelta(minutes=5)).sent == 1
+    assert retry(mail_settings, SLOT1 + timedelta(hours=1)).sent == 0
+    assert len(smtp_server.received) == 1
+    with unit_of_work(db_url) as s:
+        d = s.scalars(select(Delivery)).one()
+        assert (d.status, d.attempts) == ("sent", 2)
+        codes = list(s.scalars(select(DeliveryAttempt.code).order_by(DeliveryAttempt.id)))
+    assert codes == [451, 250]
+
+
+def test_550_5_1_1_fails_suppresses_and_never_retries(
+    world,
+    mail_settings,
+    db_url,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    world.topics("tech")
+    world.article("a1", T0 + timedelta(hours=1), ["tech"])
+    world.subscriber("gone@example.org", "tech", T0)
+    world.subscriber("here@example.org", "tech", T0)
+    smtp_server.handler.rcpt_replies["gone@example.org"] = "550 5.1.1 No such user here"
+
+    report = run(mail_settings, SLOT1)
+    assert (report.sent, report.failed) == (1, 1)
+    with unit_of_work(db_url) as s:
+        failed = s.scalars(select(Delivery).where(Delivery.email == "gone@example.org")).one()
+        assert failed.status == "failed" and failed.next_attempt_at is None
+        assert (failed.last_code, failed.last_enhanced_code) == (550, "5.1.1")
+        sub = s.scalars(select(Subscriber).where(Subscriber.email == "gone@example.org")).one()
+        assert sub.status == "bounced"
+        supp = s.scalars(select(Suppression)).one()
+        assert (supp.email, supp.reason) == ("gone@example.org", "hard_bounce")
+
+    assert retry(mail_settings, SLOT1 + timedelta(days=1)).sent == 0
+    world.article("a2", SLOT1 + timedelta(hours=1), ["tech"])
+    assert run(mail_settings, SLOT2).planned == 1  # only the one still active
+    assert [r.rcpt_tos for r in smtp_server.received] == [["here@example.org"]] * 2
+
+
+def test_a_dropped_connection_defers(world, mail_settings, db_url, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    world.article("a1", T0 + timedelta(hours=1), ["tech"])
+    world.subscriber("a@example.org", "tech", T0)
+    smtp_server.handler.drop_next_data = True
+
+    assert run(mail_settings, SLOT1).deferred == 1
+    with unit_of_work(db_url) as s:
+        d = s.scalars(select(Delivery)).one()
+        attempt = s.scalars(select(DeliveryAttempt)).one()
+    assert d.status == "deferred" and d.next_attempt_at is not None
+    assert attempt.outcome == "deferred" and attempt.text
+    assert retry(mail_settings, d.next_attempt_at).sent == 1
+    assert len(smtp_server.received) == 1
+
+
+def test_a_deferred_delivery_gives_up_after_the_maximum_age(
+    world,
+    mail_settings,
+    db_url,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    world.topics("tech")
+    world.article("a1", T0 + timedelta(hours=1), ["tech"])
+    world.subscriber("a@example.org", "tech", T0)
+    smtp_server.handler.data_replies.extend(["451 4.4.1 try later"] * 50)
+    run(mail_settings, SLOT1)
+    moment = SLOT1
+    for _ in range(40):
+        with unit_of_work(db_url) as s:
+            d = s.scalars(select(Delivery)).one()
+        if d.status != "deferred":
+            break
+        moment = d.next_attempt_at
+        retry(mail_settings, moment)
+    assert d.status == "failed"
+    assert "gave up" in (d.last_text or "")
+    assert moment - SLOT1 <= mail_settings.retry_max_age
+    assert smtp_server.received == []
