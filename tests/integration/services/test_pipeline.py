@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from digest.db.engine import unit_of_work
-from digest.db.models import Delivery, DeliveryAttempt, Digest, Subscriber, Suppression
+from digest.db.models import Article, Delivery, DeliveryAttempt, Digest, Subscriber, Suppression
 from digest.mail.sender import SMTPSender
 from digest.services import pipeline, planning
 
@@ -88,8 +88,10 @@ def test_next_day_brings_only_new_articles_then_nothing_is_skipped(
     assert urls(smtp_server.received[0]) == ["both", "old-news"]
 
     world.article("fresh", SLOT1 + timedelta(hours=5), ["trade"])
-    # Re-published under a new topic mapping: still already sent.
-    world.article("old-news", SLOT1 + timedelta(hours=6), ["trade"], guid="urn:other")
+    # An article already sent that is edited later is still not sent again.
+    with unit_of_work(db_url) as s:
+        both = s.scalars(select(Article).where(Article.url.endswith("/both"))).one()
+        both.title, both.updated_at = "Story both, updated", SLOT1 + timedelta(hours=6)
     report = run(mail_settings, SLOT2)
     assert report.sent == 1
     assert urls(smtp_server.received[1]) == ["fresh"]

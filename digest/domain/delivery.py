@@ -1,0 +1,97 @@
+"""Delivery states, the moves between them, what an SMTP reply means, and back-off.
+
+Pure: the sender turns every SMTP conversation into a :class:`Reply`; these rules
+decide what it means for the delivery.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+DEFERRED = "deferred"
+FAILED = "failed"
+
+STATES = (QUEUED, SENDING, SENT, DEFERRED, FAILED)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    QUEUED: frozenset({SENDING, FAILED}),
+    SENDING: frozenset({SENT, DEFERRED, FAILED}),
+    DEFERRED: frozenset({SENDING, FAILED}),
+    FAILED: frozenset({QUEUED}),  # an operator's retry
+    SENT: frozenset(),
+}
+
+# Back-off never waits longer than this between two attempts.
+MAX_DELAY = timedelta(hours=6)
+
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
+
+
+def can_move(src: str, dst: str) -> bool:
+    """Whether a delivery may go from ``src`` to ``dst``."""
+    return dst in TRANSITIONS.get(src, frozenset())
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The end of one delivery attempt: the SMTP reply, or ``code=None`` when there
+    was none (connection refused or dropped, timeout)."""
+
+    code: int | None
+    enhanced_code: str | None
+    text: str
+
+
+def parse_enhanced_code(text: str) -> str | None:
+    """The RFC 3463 status code (``class.subject.detail``) opening a reply's text."""
+    match = _ENHANCED.match(text)
+    return ".".join(match.groups()) if match else None
+
+
+def outcome(reply: Reply) -> str:
+    """2xx: sent; 5xx: failed; 4xx, no reply or anything odd: deferred."""
+    if reply.code is None:
+        return DEFERRED
+    if 200 <= reply.code < 300:
+        return SENT
+    if 500 <= reply.code < 600:
+        return FAILED
+    return DEFERRED
+
+
+def is_permanent(reply: Reply) -> bool:
+    return outcome(reply) == FAILED
+
+
+def is_hard_bounce(reply: Reply) -> bool:
+    """A permanent failure that says the address itself is bad (5.1.x: no such
+    mailbox, bad domain, bad address syntax): mailing it again would only hurt."""
+    code = reply.enhanced_code or parse_enhanced_code(reply.text) or ""
+    return is_permanent(reply) and code.startswith("5.1.")
+
+
+def next_attempt_at(
+    *,
+    first_queued_at: datetime,
+    attempts: int,
+    now: datetime,
+    first_delay: timedelta,
+    max_age: timedelta,
+) -> datetime | None:
+    """When to try again after ``attempts`` attempts, or None to give up.
+
+    The wait doubles with each attempt (``first_delay``, 2×, 4×…, at most
+    :data:`MAX_DELAY`); a retry that would fall after ``first_queued_at + max_age``
+    is not made.
+    """
+    exponent = max(attempts - 1, 0)
+    # Cap the exponent first so the multiplication cannot overflow.
+    delay = MAX_DELAY if exponent >= 32 else min(first_delay * (2**exponent), MAX_DELAY)
+    when = now + delay
+    if when > first_queued_at + max_age:
+        return None
+    return when

@@ -1,0 +1,38 @@
+"""The Jinja environment for emails: autoescaping for HTML, none for text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+
+def templates_dir() -> Path:
+    """The templates: inside the installed package, else beside the source tree."""
+    packaged = Path(__file__).resolve().parent.parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """``Tue 24 Nov, 07:05`` in the reader's time zone."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.strftime("%a %d %b, %H:%M").replace(" 0", " ", 1)
+
+
+@cache
+def get_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir() / "email")),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["local_time"] = local_time
+    return env
