@@ -102,7 +102,7 @@ def check_message(received, expected_to: str) -> str:  # type: ignore[no-untyped
     assert msg.get_content_type() == "multipart/alternative"
     parts = list(msg.iter_parts())
     assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
-    text, html = parts[0].get_content(), parts[1].get_content()
+    text, html = (p.get_content().replace("\r\n", "\n") for p in parts)
     assert 'style="' in html, "CSS is inlined into style attributes"
     slugs = article_slugs(html)
     assert sorted(set(slugs)) == sorted(EXPECTED[expected_to])
