@@ -152,7 +152,7 @@ def preview(email: str, now: datetime | None, fmt: str) -> None:
         result = preview_next(support.database(current), current, email, support.clock_of(now)())
     except PreviewError as exc:
         raise click.ClickException(str(exc)) from None
-    if result.message is None:
+    if result.message is None or result.email is None:
         click.echo(f"nothing new for {email} at the slot of {result.slot_at.isoformat()}", err=True)
         sys.exit(1)
     if fmt == "eml":

@@ -113,8 +113,12 @@ def subscribers() -> None:
 @subscribers.command("add")
 @click.argument("email")
 @click.option("--topics", "topic_list", required=True, help="Comma-separated topic slugs.")
-@click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True)
-@click.option("--timezone", default="UTC", show_default=True, help="IANA zone, e.g. Europe/Brussels.")
+@click.option(
+    "--frequency", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True
+)
+@click.option(
+    "--timezone", default="UTC", show_default=True, help="IANA zone, e.g. Europe/Brussels."
+)
 @click.option("--hour", type=int, default=7, show_default=True, help="Local delivery hour, 0-23.")
 @click.option("--weekday", default="mon", show_default=True, help="mon..sun, for weekly topics.")
 @click.option("--name", help="Name used in the greeting.")

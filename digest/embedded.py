@@ -3,6 +3,7 @@ server, started on demand when ``DIGEST_BROKER_URL`` / ``DIGEST_SMTP_URL`` are u
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -51,15 +52,24 @@ def ensure_embedded_redis(settings: Settings, timeout: float = 10.0) -> str:
     subprocess.run(
         [
             _redis_binary(),
-            "--port", "0",
-            "--unixsocket", str(socket_path),
-            "--unixsocketperm", "700",
-            "--daemonize", "yes",
-            "--pidfile", str(folder / "redis.pid"),
-            "--logfile", str(folder / "redis.log"),
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(folder),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(folder / "redis.pid"),
+            "--logfile",
+            str(folder / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
         ],
         check=True,
     )
@@ -83,10 +93,8 @@ def _answers(socket_path: Path) -> bool:
 def stop_embedded_redis(settings: Settings) -> None:
     pidfile = runtime_dir(settings) / "redis.pid"
     if pidfile.exists():
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pidfile.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass
 
 
 def broker_url(settings: Settings) -> str:

@@ -92,8 +92,20 @@ class SMTPSender:
             client.starttls(context=self.tls_context())
             client.ehlo()
         if self.username:
-            client.login(self.username, self.password or "")
+            self._login(client)
         return client
+
+    def _login(self, client: smtplib.SMTP) -> None:
+        # One mechanism, not smtplib's try-each loop: after a refused PLAIN some
+        # servers leave a following AUTH LOGIN hanging until the timeout.
+        offered = client.esmtp_features.get("auth", "").upper().split()
+        client.user, client.password = self.username or "", self.password or ""
+        for mechanism in ("PLAIN", "LOGIN"):
+            if mechanism in offered:
+                method = client.auth_plain if mechanism == "PLAIN" else client.auth_login
+                client.auth(mechanism, method, initial_response_ok=True)
+                return
+        client.login(self.username or "", self.password or "")
 
     @contextmanager
     def session(self) -> Iterator[SMTPConnection]:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
@@ -89,14 +89,13 @@ def load_candidates(
     subscriber_ids = {d.subscriber_id for d, _ in pairs}
     sent: set[tuple[int, int]] = set()
     if info:
-        sent = set(
-            session.execute(
-                select(SentArticle.subscriber_id, SentArticle.article_id).where(
-                    SentArticle.subscriber_id.in_(subscriber_ids),
-                    SentArticle.article_id.in_(list(info)),
-                )
-            ).tuples()
+        rows_sent = session.execute(
+            select(SentArticle.subscriber_id, SentArticle.article_id).where(
+                SentArticle.subscriber_id.in_(subscriber_ids),
+                SentArticle.article_id.in_(list(info)),
+            )
         )
+        sent = {(subscriber_id, article_id) for subscriber_id, article_id in rows_sent}
     result: dict[int, list[Candidate]] = {}
     for digest, windows in pairs:
         wanted = {w.topic_id for w in windows}
@@ -133,7 +132,9 @@ def selections_for(
     }
 
 
-def build(session: Session, digest_ids: list[int], settings: Settings, now: datetime) -> BuildReport:
+def build(
+    session: Session, digest_ids: list[int], settings: Settings, now: datetime
+) -> BuildReport:
     """Select the articles of the planned digests among ``digest_ids`` and queue a
     delivery for each one that has any; the others are recorded as skipped."""
     report = BuildReport()
@@ -202,7 +203,7 @@ def build(session: Session, digest_ids: list[int], settings: Settings, now: date
             )
         )
     if links:
-        session.execute(DigestArticle.__table__.insert(), links)
+        session.execute(insert(DigestArticle), links)
     session.add_all(deliveries)
     session.flush()
     report.delivery_ids = [d.id for d in deliveries]

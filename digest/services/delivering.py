@@ -160,7 +160,11 @@ def _suppress(session: Session, email: str, reason: str, detail: str, now: datet
 
 
 def record(
-    session: Session, delivery_id: int, reply: Reply | None, settings: Settings, now: datetime,
+    session: Session,
+    delivery_id: int,
+    reply: Reply | None,
+    settings: Settings,
+    now: datetime,
     blocked: str | None = None,
 ) -> str:
     """Store the outcome of one attempt (or of a blocked send) and move the state."""

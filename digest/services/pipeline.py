@@ -97,14 +97,16 @@ def sweep(database_url: str, now: datetime) -> Sweep:
                 last_text="claim expired: the worker stopped before recording a reply",
             )
         )
-        result.released = released.rowcount or 0
+        result.released = getattr(released, "rowcount", 0) or 0
         result.delivery_ids = list(
             session.scalars(
                 select(Delivery.id)
                 .where(
                     or_(
                         and_(Delivery.status == rules.DEFERRED, Delivery.next_attempt_at <= now),
-                        and_(Delivery.status == rules.QUEUED, Delivery.created_at < now - LOST_AFTER),
+                        and_(
+                            Delivery.status == rules.QUEUED, Delivery.created_at < now - LOST_AFTER
+                        ),
                     )
                 )
                 .order_by(Delivery.id)

@@ -76,7 +76,9 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     return list(session.scalars(stmt))
 
 
-def plan_batch(session: Session, subs: list[Subscriber], now: datetime, settings: Settings) -> PlanReport:
+def plan_batch(
+    session: Session, subs: list[Subscriber], now: datetime, settings: Settings
+) -> PlanReport:
     """Plan one batch of subscribers that may be due at ``now``."""
     report = PlanReport(examined=len(subs))
     decisions = []

@@ -19,7 +19,7 @@ from digest.mail.message import build_message, make_message_id
 from digest.rendering import RenderedEmail, render_digest
 from digest.services.building import selections_for
 from digest.services.composing import article_view, recipient_for
-from digest.services.planning import last_window_ends, cadence_of, window_start
+from digest.services.planning import cadence_of, last_window_ends, window_start
 from digest.services.subscribers import SubscriberError, normalise_email
 
 
@@ -58,7 +58,9 @@ def content_of(session: Session, selection: Selection, digest: Digest, tz: str) 
     found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
     topics = {
         t.id: t
-        for t in session.scalars(select(Topic).where(Topic.id.in_([t for t, _ in selection.sections])))
+        for t in session.scalars(
+            select(Topic).where(Topic.id.in_([t for t, _ in selection.sections]))
+        )
     }
     return DigestContent(
         sections=tuple(

@@ -114,9 +114,7 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
 
 
-def import_csv(
-    session: Session, source: TextIO, *, confirmed: bool, now: datetime
-) -> ImportReport:
+def import_csv(session: Session, source: TextIO, *, confirmed: bool, now: datetime) -> ImportReport:
     """Import rows with the columns of ``CSV_COLUMNS`` (topics separated by ';').
 
     Each bad row is reported by its line number and skipped; good rows are stored.
