@@ -65,13 +65,13 @@ def fetch_feed(
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 with client.stream("GET", current, headers=headers) as response:
-                    if response.is_redirect:
+                    if response.status_code == 304:
+                        return FetchResult(304, None, etag, last_modified, current)
+                    if response.status_code in (301, 302, 303, 307, 308):
                         target = urljoin(current, response.headers.get("location", ""))
                         check_url(target, allow_private=allow_private)
                         current = target
                         continue
-                    if response.status_code == 304:
-                        return FetchResult(304, None, etag, last_modified, current)
                     if response.status_code >= 400:
                         raise IngestError(f"feed {current} answered HTTP {response.status_code}")
                     body = bytearray()

@@ -89,6 +89,7 @@ def upsert_articles(
     )
     by_guid = {a.guid: a for a in existing}
     by_url = {a.url: a for a in existing}
+    resolved: list[Article] = []
     for item in batch:
         wanted = {by_id[t] for t in fixed | matching_topics(item, topics) if t in by_id}
         article = by_guid.get(item.guid) or by_url.get(item.url)
@@ -108,8 +109,10 @@ def upsert_articles(
             )
             session.add(article)
             by_guid[item.guid] = by_url[item.url] = article
+            resolved.append(article)
             report.added += 1
             continue
+        resolved.append(article)
         new_topics = wanted - set(article.topics)
         if _changed(article, item) or new_topics:
             article.title, article.summary = item.title, item.summary_html
@@ -120,5 +123,5 @@ def upsert_articles(
         else:
             report.unchanged += 1
     session.flush()
-    report.article_ids = [by_guid[i.guid].id for i in batch if i.guid in by_guid]
+    report.article_ids = [a.id for a in resolved]
     return report
