@@ -18,7 +18,8 @@ from digest.mail.sender import Sender, SMTPSender
 
 
 def runtime_dir(settings: Settings) -> Path:
-    path = settings.data_dir / ".digest"
+    # Absolute: the Redis server changes into its --dir before opening its socket.
+    path = (settings.data_dir / ".digest").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

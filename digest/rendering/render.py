@@ -108,7 +108,7 @@ def summary_text(summary_html: str, width: int = 72) -> str:
     """The summary as plain text, wrapped."""
     spaced = _BREAK.sub("\n", clean_summary(summary_html))
     paragraphs = [" ".join(htmllib.unescape(_TAG.sub(" ", p)).split()) for p in spaced.split("\n")]
-    return "\n".join(textwrap.fill(p, width) for p in paragraphs if p)
+    return "\n\n".join(textwrap.fill(p, width) for p in paragraphs if p)
 
 
 def _http_url(url: str | None) -> str | None:
