@@ -204,3 +204,55 @@ def test_a_deferred_delivery_gives_up_after_the_maximum_age(
     assert "gave up" in (d.last_text or "")
     assert moment - SLOT1 <= mail_settings.retry_max_age
     assert smtp_server.received == []
+
+
+def test_weekly_topics_join_the_daily_email_on_their_weekday(
+    world,
+    mail_settings,
+    db_url,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    from digest.db.models import Subscription, Topic
+
+    world.topics("tech", "books")
+    sub_id = world.subscriber("a@example.org", "tech,books", T0, weekday="wed")
+    with unit_of_work(db_url) as s:
+        books = s.scalars(select(Topic).where(Topic.slug == "books")).one()
+        s.get(Subscription, (sub_id, books.id)).frequency = "weekly"
+    world.article("tech-1", T0 + timedelta(hours=1), ["tech"])
+    world.article("book-1", T0 + timedelta(hours=1), ["books"])
+
+    # Tuesday: daily topics only.
+    assert run(mail_settings, SLOT1).sent == 1
+    assert urls(smtp_server.received[0]) == ["tech-1"]
+    # Wednesday: the weekly topic joins, in the same single email.
+    world.article("tech-2", SLOT1 + timedelta(hours=3), ["tech"])
+    assert run(mail_settings, SLOT2).sent == 1
+    assert urls(smtp_server.received[1]) == ["book-1", "tech-2"]
+    # Thursday: nothing new in the daily topic, and books wait for next Wednesday.
+    world.article("book-2", SLOT2 + timedelta(hours=3), ["books"])
+    report = run(mail_settings, SLOT2 + timedelta(days=1))
+    assert (report.planned, report.sent, report.skipped) == (1, 0, 1)
+    assert len(smtp_server.received) == 2
+
+
+def test_a_short_outage_is_caught_up_once_and_a_long_one_is_skipped(
+    world,
+    mail_settings,
+    db_url,  # type: ignore[no-untyped-def]
+) -> None:
+    world.topics("tech")
+    world.subscriber("a@example.org", "tech", T0)
+    assert planning.plan(db_url, mail_settings, T0 + timedelta(minutes=1)).digest_ids == []
+    # Beat was down from before 07:00 until 09:30: the 07:00 slot is still sent, once.
+    late = planning.plan(db_url, mail_settings, SLOT1 + timedelta(hours=2, minutes=30))
+    assert len(late.digest_ids) == 1
+    assert planning.plan(db_url, mail_settings, SLOT1 + timedelta(hours=3)).digest_ids == []
+    # Down for a whole day and back at 14:00, past the 6-hour bound: reported, not sent.
+    missed = planning.plan(db_url, mail_settings, SLOT2 + timedelta(hours=7))
+    assert (missed.digest_ids, missed.missed) == ([], 1)
+    with unit_of_work(db_url) as s:
+        slots = list(s.scalars(select(Digest.slot_at)))
+        next_slot = s.scalars(select(Subscriber.next_slot_at)).one()
+    assert slots == [SLOT1]
+    assert next_slot == SLOT2 + timedelta(days=1)
