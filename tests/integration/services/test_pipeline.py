@@ -256,3 +256,41 @@ def test_a_short_outage_is_caught_up_once_and_a_long_one_is_skipped(
         next_slot = s.scalars(select(Subscriber.next_slot_at)).one()
     assert slots == [SLOT1]
     assert next_slot == SLOT2 + timedelta(days=1)
+
+
+def test_status_and_suppression_are_checked_again_at_send_time(
+    world,
+    mail_settings,
+    db_url,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    from digest.services import building, delivering
+    from digest.services.unsubscribing import unsubscribe
+
+    world.topics("tech")
+    world.article("a1", T0 + timedelta(hours=1), ["tech"])
+    leaving = world.subscriber("leaving@example.org", "tech", T0)
+    world.subscriber("suppressed@example.org", "tech", T0)
+    world.subscriber("staying@example.org", "tech", T0)
+    planned = planning.plan(db_url, mail_settings, SLOT1).digest_ids
+    with unit_of_work(db_url) as s:
+        built = building.build(s, planned, mail_settings, SLOT1)
+    assert len(built.delivery_ids) == 3
+    # Between queueing and sending: one unsubscribes, one address gets suppressed.
+    with unit_of_work(db_url) as s:
+        unsubscribe(s, leaving, SLOT1)
+        s.add(
+            Suppression(
+                email="suppressed@example.org", reason="manual", detail="", created_at=SLOT1
+            )
+        )
+    sender = SMTPSender.from_url(mail_settings.smtp_url)
+    report = delivering.send_deliveries(
+        db_url, built.delivery_ids, mail_settings, sender, lambda: SLOT1
+    )
+    assert (report.sent, report.failed) == (1, 2)
+    assert [r.rcpt_tos for r in smtp_server.received] == [["staying@example.org"]]
+    with unit_of_work(db_url) as s:
+        reasons = {d.email: d.last_text for d in s.scalars(select(Delivery))}
+    assert reasons["leaving@example.org"] == "not sent: subscriber is unsubscribed"
+    assert reasons["suppressed@example.org"] == "not sent: address is suppressed"
