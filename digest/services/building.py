@@ -163,7 +163,7 @@ def build(
     )
     selections = selections_for(session, digests, subs, settings)
     links: list[dict[str, object]] = []
-    deliveries: list[Delivery] = []
+    deliveries: list[dict[str, object]] = []
     for digest in digests:
         sub = subs[digest.subscriber_id]
         selection = selections[digest.id]
@@ -192,21 +192,22 @@ def build(
                 position += 1
         digest.status, digest.built_at = "built", now
         deliveries.append(
-            Delivery(
-                digest_id=digest.id,
-                subscriber_id=sub.id,
-                email=sub.email,
-                message_id=make_message_id(settings.from_domain),
-                status="queued",
-                created_at=now,
-                updated_at=now,
-            )
+            {
+                "digest_id": digest.id,
+                "subscriber_id": sub.id,
+                "email": sub.email,
+                "message_id": make_message_id(settings.from_domain),
+                "status": "queued",
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
     if links:
         session.execute(insert(DigestArticle), links)
-    session.add_all(deliveries)
-    session.flush()
-    report.delivery_ids = [d.id for d in deliveries]
+    # One multi-row INSERT for the batch, not one per delivery.
+    ids = session.scalars(insert(Delivery).returning(Delivery.id), deliveries) if deliveries else []
+    report.delivery_ids = sorted(ids)
     return report
 
 

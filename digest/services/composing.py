@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -15,6 +16,19 @@ from digest.tokens import make_token
 
 
 def article_view(article: Article) -> ArticleView:
+    """The article as rendered; its version is a digest of everything shown, so a
+    rendered block is reused only for exactly the same content."""
+    shown = "\x1f".join(
+        [
+            str(article.id),
+            article.title,
+            article.url,
+            article.summary or "",
+            article.published_at.isoformat(),
+            article.author or "",
+            article.image_url or "",
+        ]
+    )
     return ArticleView(
         id=article.id,
         title=article.title,
@@ -23,7 +37,7 @@ def article_view(article: Article) -> ArticleView:
         published_at=article.published_at,
         author=article.author,
         image_url=article.image_url,
-        version=article.updated_at.isoformat(),
+        version=hashlib.blake2b(shown.encode(), digest_size=12).hexdigest(),
     )
 
 
