@@ -206,7 +206,9 @@ def build(
     if links:
         session.execute(insert(DigestArticle), links)
     # One multi-row INSERT for the batch, not one per delivery.
-    ids = session.scalars(insert(Delivery).returning(Delivery.id), deliveries) if deliveries else []
+    ids: list[int] = []
+    if deliveries:
+        ids = list(session.scalars(insert(Delivery).returning(Delivery.id), deliveries))
     report.delivery_ids = sorted(ids)
     return report
 
