@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -225,6 +225,15 @@ def main() -> None:
     parser.add_argument("--broker-url", help="a Redis URL (default: a Redis started here)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--reference-sample",
+        type=int,
+        default=200,
+        help="digests used for the naive and raw references",
+    )
+    parser.add_argument(
+        "--raw-messages", type=int, default=3000, help="messages sent for the raw SMTP reference"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="digest-bench-"))
@@ -245,9 +254,13 @@ def main() -> None:
     )
     os.environ.update({k: v for k, v in env.items() if k.startswith("DIGEST_")})
     sys.path.insert(0, str(REPO))
+    from bench.reference import naive_rate, prebuilt, raw_rate, sample
     from digest.config import get_settings
+    from digest.db.engine import get_engine
     from digest.db.migrate import upgrade
     from digest.db.models import Delivery
+    from digest.mail.sender import SMTPSender
+    from digest.services.pipeline import build_and_send
     from digest.services.planning import plan
     from workers.tasks import queue_digests
 
@@ -305,7 +318,25 @@ def main() -> None:
         start = time.perf_counter()
         report = plan(db_url, settings, SLOT)
         plan_s = time.perf_counter() - start
-        queue_digests(report.digest_ids, SLOT.isoformat())
+
+        # The first batch runs here, with every SQL statement counted.
+        first = report.digest_ids[: settings.batch_size]
+        statements = 0
+
+        def count(*_: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        engine = get_engine(db_url)
+        event.listen(engine, "before_cursor_execute", count)
+        sender = SMTPSender.from_url(env["DIGEST_SMTP_URL"])
+        build_and_send(db_url, first, settings, sender, lambda: SLOT)
+        event.remove(engine, "before_cursor_execute", count)
+        queries_per_digest = statements / max(len(first), 1)
+
+        rest = report.digest_ids[len(first) :]
+        start = time.perf_counter()
+        queue_digests(rest, SLOT.isoformat())
         deadline = time.monotonic() + args.timeout
         while len(count_lines(sink_log)) < len(report.digest_ids):
             if time.monotonic() > deadline:
@@ -313,11 +344,30 @@ def main() -> None:
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
         time.sleep(1)  # anything sent twice would arrive now
-        peak = max(tree_peak_rss_mb(c.pid) for c in children[1:])
+        peak = max(tree_peak_rss_mb(c.pid) for c in children[1 : 1 + args.workers])
         received = count_lines(sink_log)
-        engine = create_engine(db_url)
         with engine.connect() as conn:
             sent = conn.scalar(select(func.count()).where(Delivery.status == "sent"))
+
+        # The references, on the same messages, to a second sink of the same kind.
+        ref_port = free_port()
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(REPO / "bench" / "sink.py"),
+                    "--port",
+                    str(ref_port),
+                    "--log",
+                    str(folder / "reference.log"),
+                ],
+                env=env,
+            )
+        )
+        time.sleep(1)
+        items = sample(settings, args.reference_sample)
+        naive_per_s = naive_rate(items, settings, ref_port)
+        raw_per_s = raw_rate(prebuilt(items, settings), settings, ref_port, args.raw_messages)
         engine.dispose()
     finally:
         for c in children:
@@ -341,7 +391,10 @@ def main() -> None:
         "seed_s": round(seed_s, 2),
         "plan_s": round(plan_s, 3),
         "slot_s": round(elapsed, 2),
-        "digests_per_s": round(len(report.digest_ids) / elapsed, 1),
+        "digests_per_s": round(len(rest) / elapsed, 1),
+        "naive_per_s": round(naive_per_s, 1),
+        "raw_smtp_per_s": round(raw_per_s, 1),
+        "queries_per_digest": round(queries_per_digest, 2),
         "peak_worker_rss_mb": round(peak, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
