@@ -1,8 +1,10 @@
-"""Fetching a feed: conditional GET, a timeout, a size cap, and the address guard
-applied again to every redirect."""
+"""Fetching a feed: conditional GET, a time limit, a size cap, and the address guard
+applied to every redirect and to the address actually connected to."""
 
 from __future__ import annotations
 
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -11,10 +13,14 @@ import httpx
 
 from digest import __version__
 from digest.ingest.errors import IngestError
-from digest.ingest.guard import check_url
+from digest.ingest.guard import check_address, check_url
 
 MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = f"digest/{__version__} (feed reader)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 
 
 @dataclass(frozen=True)
@@ -26,16 +32,50 @@ class FetchResult:
     final_url: str
 
 
+def _too_large(url: str, max_bytes: int) -> IngestError:
+    return IngestError(f"feed {url} is larger than the limit of {max_bytes} bytes")
+
+
 def _read_file(url: str, max_bytes: int) -> FetchResult:
     path = Path(unquote(urlsplit(url).path))
     try:
         with path.open("rb") as handle:
             body = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise IngestError(f"cannot read feed file {path}: {exc.strerror}") from None
+        raise IngestError(f"cannot read feed file {path}: {exc.strerror or exc}") from None
     if len(body) > max_bytes:
-        raise IngestError(f"feed {url} is larger than the limit of {max_bytes} bytes")
+        raise _too_large(url, max_bytes)
     return FetchResult(200, body, None, None, url)
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)."""
+    parts = urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme.lower())
+    if not proxy or urllib.request.proxy_bypass(parts.netloc):
+        return None
+    return proxy
+
+
+def _peer(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    address = stream.get_extra_info("server_addr") if stream is not None else None
+    return str(address[0]) if address else None
+
+
+def _body(response: httpx.Response, url: str, max_bytes: int, deadline: float) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(url, max_bytes)
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise _too_large(url, max_bytes)
+        # httpx's timeout is per read; a server sending a byte at a time would never trip it.
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the whole response took too long")
+    return bytes(body)
 
 
 def fetch_feed(
@@ -47,49 +87,63 @@ def fetch_feed(
     max_bytes: int = 10 * 1024 * 1024,
     allow_private: bool = False,
 ) -> FetchResult:
-    """GET ``url`` (or read a ``file://`` URL when allowed); raises IngestError."""
+    """GET ``url`` (or read a ``file://`` URL when allowed) within ``timeout`` seconds.
+
+    Sends If-None-Match / If-Modified-Since from the last fetch; a 304 answer gives a
+    result whose body is None. Raises FeedRefused for a URL or redirect the guard refuses,
+    IngestError for everything else that keeps the feed from being read.
+    """
     check_url(url, allow_private=allow_private)
     if urlsplit(url).scheme.lower() == "file":
         return _read_file(url, max_bytes)
-    headers = {
-        "User-Agent": USER_AGENT,
-        "Accept": "application/rss+xml, application/atom+xml, "
-        "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
-    }
+    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    deadline = time.monotonic() + timeout
     current = url
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            try:
-                with client.stream("GET", current, headers=headers) as response:
-                    if response.status_code == 304:
-                        return FetchResult(304, None, etag, last_modified, current)
-                    if response.status_code in (301, 302, 303, 307, 308):
-                        target = urljoin(current, response.headers.get("location", ""))
-                        check_url(target, allow_private=allow_private)
-                        current = target
-                        continue
-                    if response.status_code >= 400:
-                        raise IngestError(f"feed {current} answered HTTP {response.status_code}")
-                    body = bytearray()
-                    for chunk in response.iter_bytes():
-                        body.extend(chunk)
-                        if len(body) > max_bytes:
-                            raise IngestError(
-                                f"feed {current} is larger than the limit of {max_bytes} bytes"
-                            )
+    for _ in range(MAX_REDIRECTS + 1):
+        proxy = _proxy_for(current)
+        try:
+            with (
+                httpx.Client(timeout=timeout, proxy=proxy, trust_env=False) as client,
+                client.stream("GET", current, headers=headers) as response,
+            ):
+                peer = _peer(response)
+                # Behind a proxy the peer is the proxy; the operator chose it.
+                if not allow_private and proxy is None and peer is not None:
+                    check_address(current, peer)
+                status = response.status_code
+                if status in REDIRECTS:
+                    location = response.headers.get("location", "").strip()
+                    if not location:
+                        raise IngestError(
+                            f"feed {current} answered HTTP {status} without a Location",
+                            status=status,
+                        )
+                    current = urljoin(current, location)
+                    check_url(current, allow_private=allow_private)
+                    continue
+                if status == 304:
                     return FetchResult(
-                        response.status_code,
-                        bytes(body),
-                        response.headers.get("etag"),
-                        response.headers.get("last-modified"),
+                        304,
+                        None,
+                        response.headers.get("etag") or etag,
+                        response.headers.get("last-modified") or last_modified,
                         current,
                     )
-            except httpx.TimeoutException:
-                raise IngestError(f"feed {current} did not answer within {timeout:g} s") from None
-            except httpx.HTTPError as exc:
-                raise IngestError(f"cannot fetch feed {current}: {exc}") from None
+                if not 200 <= status < 300:
+                    raise IngestError(f"feed {current} answered HTTP {status}", status=status)
+                return FetchResult(
+                    status,
+                    _body(response, current, max_bytes, deadline),
+                    response.headers.get("etag"),
+                    response.headers.get("last-modified"),
+                    current,
+                )
+        except httpx.TimeoutException:
+            raise IngestError(f"feed {current} did not answer within {timeout:g} s") from None
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            raise IngestError(f"cannot fetch feed {current}: {exc}") from None
     raise IngestError(f"feed {url} redirects more than {MAX_REDIRECTS} times")

@@ -1,8 +1,8 @@
 """Where a feed may live: public http(s) hosts only, unless an operator allows more.
 
-A feed URL is user input that makes the server send requests; without this check it
-could read internal services (cloud metadata at 169.254.169.254, an admin port on
-localhost, a file on disk).
+A feed URL is input that makes the server send requests; without this check it could
+read internal services (cloud metadata at 169.254.169.254, an admin port on localhost,
+a file on disk).
 """
 
 from __future__ import annotations
@@ -15,19 +15,33 @@ from digest.ingest.errors import FeedRefused
 
 ALLOW_HINT = "set DIGEST_ALLOW_PRIVATE_FEEDS=1 to allow feeds on private networks and files"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), else ``ip``."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.sixtofour is not None:
+            return ip.sixtofour
+        if ip in NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
 
 
 def address_problem(ip: IPAddress) -> str | None:
     """Why a feed may not be fetched from ``ip``, or None when it is public."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip = _embedded_ipv4(ip)
     checks = [
         ("a loopback", ip.is_loopback),
         ("a link-local", ip.is_link_local),
-        ("a private", ip.is_private),
-        ("a multicast", ip.is_multicast),
         ("an unspecified", ip.is_unspecified),
+        ("a multicast", ip.is_multicast),
+        ("a private", ip.is_private),
         ("a reserved", ip.is_reserved),
+        # Shared address space (100.64.0.0/10) and the like: not private, not public either.
+        ("a non-public", not ip.is_global),
     ]
     for kind, hit in checks:
         if hit:
@@ -35,17 +49,38 @@ def address_problem(ip: IPAddress) -> str | None:
     return None
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
+def check_address(url: str, address: str) -> None:
+    """Raise :class:`FeedRefused` if ``address`` (where ``url`` was reached) is not public.
+
+    Checking the address actually connected to, not only what the name resolved to
+    beforehand, defeats a DNS answer that changes between the check and the request.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise FeedRefused(f"refused feed URL {url}: connected to {address!r}") from None
+    problem = address_problem(ip)
+    if problem:
+        raise FeedRefused(f"refused feed URL {url}: {problem}; {ALLOW_HINT}")
+
+
+def resolve(url: str, host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to; raises FeedRefused when it does not resolve."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FeedRefused(f"cannot resolve the feed host {host!r}: {exc.strerror}") from None
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise FeedRefused(f"refused feed URL {url}: cannot resolve {host!r}: {reason}") from None
+    return [ipaddress.ip_address(str(info[4][0])) for info in infos]
 
 
 def check_url(url: str, *, allow_private: bool) -> None:
     """Raise :class:`FeedRefused` unless ``url`` may be fetched."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FeedRefused(f"refused feed URL {url}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme == "file":
         if not allow_private:
@@ -60,11 +95,7 @@ def check_url(url: str, *, allow_private: bool) -> None:
         raise FeedRefused(f"refused feed URL {url}: it has no host name")
     if allow_private:
         return
-    try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError:
-        raise FeedRefused(f"refused feed URL {url}: the port is not a number") from None
-    for ip in resolve(host, port):
+    for ip in resolve(url, host, port or (443 if scheme == "https" else 80)):
         problem = address_problem(ip)
         if problem:
             raise FeedRefused(f"refused feed URL {url}: {problem}; {ALLOW_HINT}")

@@ -1,8 +1,13 @@
-"""Feeds: adding one, and polling them all. Each feed is fetched and stored in its
-own transaction, so one bad feed is recorded on that feed and never stops the rest."""
+"""Feeds: adding one, and polling them all.
+
+A feed is fetched outside any transaction (a slow server must not hold a database
+lock), then its outcome is stored in its own transaction, so one bad feed is recorded
+on that feed and never stops the rest.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,11 +18,13 @@ from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import Feed
 from digest.ingest.errors import IngestError
-from digest.ingest.fetch import fetch_feed
+from digest.ingest.fetch import FetchResult, fetch_feed
 from digest.ingest.guard import check_url
-from digest.ingest.parse import parse_feed
+from digest.ingest.parse import MAX_URL, ParsedFeed, parse_feed
 from digest.ingest.store import upsert_articles
 from digest.services.topics import TopicError, topics_by_slug
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,12 +33,25 @@ class FeedReport:
     status: str  # ok | not modified | error
     added: int = 0
     updated: int = 0
-    error: str | None = None
+    error: str | None = None  # why it failed, or what was wrong with a feed still read
+
+
+@dataclass(frozen=True)
+class _Target:
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
 
 
 def add_feed(session: Session, url: str, topic_slugs: list[str], *, allow_private: bool) -> Feed:
-    """Add the feed at ``url`` mapped to ``topic_slugs`` (or update its topics)."""
+    """Add the feed at ``url`` mapped to ``topic_slugs``, or set the topics of that feed.
+
+    Raises FeedRefused when the guard refuses the URL, IngestError for unknown topics.
+    """
     url = url.strip()
+    if len(url) > MAX_URL:
+        raise IngestError(f"feed URL is longer than {MAX_URL} characters")
     check_url(url, allow_private=allow_private)
     try:
         topics = topics_by_slug(session, topic_slugs)
@@ -46,52 +66,96 @@ def add_feed(session: Session, url: str, topic_slugs: list[str], *, allow_privat
     return feed
 
 
-def poll_feed(session: Session, feed: Feed, settings: Settings, now: datetime) -> FeedReport:
-    """Fetch one feed and store its items; errors are recorded on the feed."""
-    feed.last_fetched_at = now
-    try:
-        result = fetch_feed(
-            feed.url,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            timeout=settings.feed_timeout,
-            max_bytes=settings.feed_max_bytes,
-            allow_private=settings.allow_private_feeds,
-        )
-    except IngestError as exc:
-        return _failed(feed, str(exc))
-    feed.last_status = result.status
+def _download(target: _Target, settings: Settings) -> tuple[FetchResult, ParsedFeed | None]:
+    result = fetch_feed(
+        target.url,
+        etag=target.etag,
+        last_modified=target.last_modified,
+        timeout=settings.feed_timeout,
+        max_bytes=settings.feed_max_bytes,
+        allow_private=settings.allow_private_feeds,
+    )
     if result.body is None:
-        feed.last_error, feed.error_count = None, 0
-        return FeedReport(feed.url, "not modified")
-    parsed = parse_feed(result.body, result.final_url)
-    if not parsed.items and parsed.problem:
-        return _failed(feed, f"{feed.url}: {parsed.problem}")
-    stored = upsert_articles(session, parsed.items, feed=feed, now=now)
-    feed.etag, feed.last_modified = result.etag, result.last_modified
-    feed.title = parsed.title or feed.title
-    feed.last_error, feed.error_count = parsed.problem, 0
-    return FeedReport(feed.url, "ok", stored.added, stored.updated, parsed.problem)
+        return result, None
+    return result, parse_feed(result.body, result.final_url)
 
 
-def _failed(feed: Feed, message: str) -> FeedReport:
+def _failed(feed: Feed, message: str, status: int | None) -> FeedReport:
+    feed.last_status = status
     feed.last_error = message
     feed.error_count = (feed.error_count or 0) + 1
     return FeedReport(feed.url, "error", error=message)
 
 
-def poll_all_feeds(database_url: str, settings: Settings, now: datetime) -> list[FeedReport]:
-    """Poll every feed once; returns one report per feed."""
+def _record(
+    session: Session,
+    feed: Feed,
+    outcome: tuple[FetchResult, ParsedFeed | None] | IngestError,
+    now: datetime,
+) -> FeedReport:
+    feed.last_fetched_at = now
+    if isinstance(outcome, IngestError):
+        return _failed(feed, str(outcome), outcome.status)
+    result, parsed = outcome
+    if parsed is None:
+        feed.last_status, feed.last_error, feed.error_count = result.status, None, 0
+        feed.etag, feed.last_modified = result.etag, result.last_modified
+        return FeedReport(feed.url, "not modified")
+    if not parsed.items and parsed.problem:
+        return _failed(feed, f"{feed.url}: {parsed.problem}", result.status)
+    stored = upsert_articles(session, parsed.items, feed=feed, now=now)
+    feed.etag, feed.last_modified = result.etag, result.last_modified
+    feed.title = parsed.title or feed.title
+    feed.last_status, feed.last_error, feed.error_count = result.status, parsed.problem, 0
+    return FeedReport(feed.url, "ok", stored.added, stored.updated, parsed.problem)
+
+
+def _poll(database_url: str, target: _Target, settings: Settings, now: datetime) -> FeedReport:
+    outcome: tuple[FetchResult, ParsedFeed | None] | IngestError
+    try:
+        outcome = _download(target, settings)
+    except IngestError as exc:  # FeedRefused included: a redirect may lead somewhere private
+        outcome = exc
+    try:
+        with unit_of_work(database_url) as session:
+            feed = session.get(Feed, target.id)
+            if feed is None:
+                return FeedReport(target.url, "error", error="the feed was deleted while polled")
+            return _record(session, feed, outcome, now)
+    except Exception as exc:  # a bug or a database error on one feed must not stop the rest
+        log.exception("storing feed %s failed", target.url)
+        message = f"could not store what {target.url} returned: {exc}"
+        _record_failure(database_url, target.id, message, now)
+        return FeedReport(target.url, "error", error=message)
+
+
+def _record_failure(database_url: str, feed_id: int, message: str, now: datetime) -> None:
+    try:
+        with unit_of_work(database_url) as session:
+            feed = session.get(Feed, feed_id)
+            if feed is not None:
+                feed.last_fetched_at = now
+                _failed(feed, message[:5000], None)
+    except Exception:  # the database itself is gone; the report still says what happened
+        log.exception("recording the failure of feed %s failed", feed_id)
+
+
+def _targets(database_url: str, feed_ids: list[int] | None = None) -> list[_Target]:
+    query = select(Feed.id, Feed.url, Feed.etag, Feed.last_modified).order_by(Feed.id)
+    if feed_ids is not None:
+        query = query.where(Feed.id.in_(feed_ids))
     with unit_of_work(database_url) as session:
-        feed_ids = list(session.scalars(select(Feed.id).order_by(Feed.id)))
-    reports = []
-    for feed_id in feed_ids:
-        try:
-            with unit_of_work(database_url) as session:
-                feed = session.get(Feed, feed_id)
-                if feed is None:
-                    continue
-                reports.append(poll_feed(session, feed, settings, now))
-        except Exception as exc:  # a bug or a database error on one feed must not stop the rest
-            reports.append(FeedReport(f"feed {feed_id}", "error", error=f"not stored: {exc}"))
-    return reports
+        return [_Target(*row) for row in session.execute(query)]
+
+
+def poll_feed(
+    database_url: str, feed_id: int, settings: Settings, now: datetime
+) -> FeedReport | None:
+    """Fetch feed ``feed_id`` and store its new and changed articles; None if no such feed."""
+    targets = _targets(database_url, [feed_id])
+    return _poll(database_url, targets[0], settings, now) if targets else None
+
+
+def poll_all_feeds(database_url: str, settings: Settings, now: datetime) -> list[FeedReport]:
+    """Poll every feed once; one report per feed, failures included."""
+    return [_poll(database_url, t, settings, now) for t in _targets(database_url)]
