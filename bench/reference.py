@@ -23,8 +23,9 @@ from digest.db.models import Digest, Subscriber
 from digest.domain.content import DigestContent, Recipient
 from digest.mail.message import build_message, make_message_id
 from digest.rendering.environment import get_environment, local_time
-from digest.rendering.inline import inline_email
-from digest.rendering.render import clean_summary, render_digest, stylesheet, subject_of
+from digest.rendering.inline import inline_css
+from digest.rendering.render import render_digest, stylesheet, subject_of
+from digest.rendering.text import clean_summary
 from digest.services.composing import contents, recipient_for
 
 
@@ -74,8 +75,9 @@ def naive_html(content: DigestContent, recipient: Recipient, list_name: str) -> 
         reason=recipient.reason,
         preferences_url=recipient.preferences_url,
         unsubscribe_url=recipient.unsubscribe_url,
+        email=recipient.email,
     )
-    return inline_email(html)
+    return inline_css(html)
 
 
 def naive_rate(

@@ -21,11 +21,14 @@ def templates_dir() -> Path:
 def local_time(moment: datetime, zone: str) -> str:
     """``Tue 24 Nov, 07:05`` in the reader's time zone."""
     local = moment.astimezone(ZoneInfo(zone))
-    return local.strftime("%a %d %b, %H:%M").replace(" 0", " ", 1)
+    # The day without a leading zero; strftime's %-d is not portable.
+    return f"{local:%a} {local.day} {local:%b, %H:%M}"
 
 
 @cache
 def get_environment() -> Environment:
+    """The one Jinja environment for email templates: ``.html`` autoescaped,
+    ``.txt`` not; an undefined name is an error rather than an empty string."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir() / "email")),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),

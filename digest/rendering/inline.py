@@ -1,8 +1,10 @@
 """CSS inlining with premailer, for whole documents and for fragments.
 
-A fragment (a table row) is inlined inside a minimal document that carries the same
-stylesheet, then cut back out between two marker comments, so that it gets exactly
-the style attributes it would get inside the full email.
+A fragment (table rows) is inlined inside the email's own layout, so it gets exactly
+the style attributes it would get in the full email (descendant selectors included),
+then cut back out between two marker comments. Article summaries cannot carry
+comments (they are cleaned with comments stripped) and titles are escaped, so the
+markers cannot be forged by content.
 """
 
 from __future__ import annotations
@@ -31,15 +33,14 @@ class Counter:
 inline_calls = Counter()
 
 
-def inline_document(html: str) -> str:
-    """Move the document's CSS into ``style`` attributes; rules that cannot be
-    inlined (``@media``, including dark mode) stay in a ``<style>`` block."""
+def _transform(html: str) -> str:
     inline_calls.add()
     return Premailer(
         html,
         keep_style_tags=False,
         remove_classes=False,
         strip_important=False,
+        # Never fetch anything: no <link> stylesheets, no external files.
         allow_network=False,
         allow_loading_external_files=False,
         disable_validation=True,
@@ -50,22 +51,21 @@ def inline_document(html: str) -> str:
     ).transform(pretty_print=False)
 
 
-def inline_email(html: str) -> str:
-    """:func:`inline_document`, keeping the HTML5 doctype (lxml drops it)."""
-    out = inline_document(html)
+def inline_css(html: str) -> str:
+    """Move a document's CSS into ``style`` attributes. Rules that cannot be inlined
+    (``@media``, including dark mode) stay in a ``<style>`` block, and so does a
+    ``<style data-premailer="ignore">`` block. The HTML5 doctype is kept."""
+    out = _transform(html)
     if not out.lstrip().lower().startswith("<!doctype"):
         out = "<!doctype html>\n" + out
     return out
 
 
-def inline_fragment(fragment: str, stylesheet: str) -> str:
-    """Inline ``fragment`` (one or more ``<tr>`` rows) as if it sat in the email."""
-    document = (
-        f"<html><head><style>{stylesheet}</style></head><body>"
-        f"<table>{_START}{fragment}{_END}</table></body></html>"
-    )
-    out = inline_document(document)
+def inline_fragment(fragment: str, before: str, after: str) -> str:
+    """Inline ``fragment`` as if it sat between ``before`` and ``after`` (the two
+    halves of the email's layout, not yet inlined), and return it alone."""
+    out = _transform(f"{before}{_START}{fragment}{_END}{after}")
     start, end = out.find(_START), out.find(_END)
-    if start < 0 or end < start:
-        raise RuntimeError("CSS inlining lost the fragment markers")
+    if start < 0 or end < start or out.count(_START) != 1 or out.count(_END) != 1:
+        raise RuntimeError("CSS inlining lost or duplicated the fragment markers")
     return out[start + len(_START) : end]

@@ -6,7 +6,7 @@ cut into blocks, each rendered by Jinja and inlined once, then cached:
 * the shell (layout, masthead, footer) per list name, with placeholders where the
   recipient's values go;
 * each topic heading per topic;
-* each article per (article, version, time zone), since its time is shown in the
+* each article per (article id, version, time zone), since its time is shown in the
   reader's zone.
 
 Per recipient, the blocks are joined and the placeholders filled with escaped values:
@@ -16,143 +16,131 @@ preview is exactly what is sent.
 
 from __future__ import annotations
 
-import html as htmllib
 import re
-import textwrap
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cache
-from threading import Lock
 
-import nh3
 from markupsafe import Markup, escape
 
 from digest.domain.content import ArticleView, DigestContent, Recipient
+from digest.rendering.cache import blocks
 from digest.rendering.environment import get_environment, local_time, templates_dir
-from digest.rendering.inline import inline_email, inline_fragment
+from digest.rendering.inline import inline_css, inline_fragment
+from digest.rendering.text import clean_summary, one_line, summary_text
 
 # Placeholders survive Jinja (no special characters) and premailer (plain text).
-_SLOT = "DIGESTSLOT{}X"
-_SLOT_RE = re.compile(r"DIGESTSLOT([a-z_]+)X")
-_RECIPIENT_FIELDS = ("greeting", "reason", "preferences_url", "unsubscribe_url", "preheader")
-
-SUMMARY_TAGS = {"a", "p", "br", "b", "strong", "i", "em", "ul", "ol", "li", "blockquote"}
+_RECIPIENT_FIELDS = ("greeting", "reason", "preferences_url", "unsubscribe_url", "email")
+_FIELDS = (*_RECIPIENT_FIELDS, "preheader", "content")
+_SLOT_RE = re.compile(r"DIGESTSLOT(" + "|".join(_FIELDS) + ")X")
 PREHEADER_PADDING = "&zwnj;&nbsp;" * 60
+
+
+def _slot(field: str) -> Markup:
+    return Markup(f"DIGESTSLOT{field}X")
 
 
 @dataclass(frozen=True)
 class RenderedEmail:
+    """One digest for one recipient, ready for MIME."""
+
     subject: str
     text: str
     html: str
     preheader: str
 
 
-class BlockCache:
-    """A bounded least-recently-used cache of rendered blocks, with hit counts."""
-
-    def __init__(self, size: int = 20_000) -> None:
-        self.size = size
-        self.items: OrderedDict[Hashable, str] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-        self._lock = Lock()
-
-    def get(self, key: Hashable, make: Callable[[], str]) -> str:
-        with self._lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-                self.hits += 1
-                return value
-            self.misses += 1
-        value = make()
-        with self._lock:
-            self.items[key] = value
-            if len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self.items.clear()
-            self.hits = self.misses = 0
-
-
-blocks = BlockCache()
-
-
 @cache
 def stylesheet() -> str:
+    """The email's CSS, read once per process."""
     return (templates_dir() / "email" / "_base" / "style.css").read_text(encoding="utf-8")
-
-
-def clean_summary(summary_html: str) -> str:
-    """The summary as safe HTML: a small set of tags, http(s)/mailto links only."""
-    return nh3.clean(
-        summary_html,
-        tags=SUMMARY_TAGS,
-        attributes={"a": {"href"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-        clean_content_tags={"script", "style"},
-    )
-
-
-_TAG = re.compile(r"<[^>]*>")
-_BREAK = re.compile(r"<\s*(br|/p|/li|/blockquote)\b[^>]*>", re.IGNORECASE)
-
-
-def summary_text(summary_html: str, width: int = 72) -> str:
-    """The summary as plain text, wrapped."""
-    spaced = _BREAK.sub("\n", clean_summary(summary_html))
-    paragraphs = [" ".join(htmllib.unescape(_TAG.sub(" ", p)).split()) for p in spaced.split("\n")]
-    return "\n\n".join(textwrap.fill(p, width) for p in paragraphs if p)
 
 
 def _http_url(url: str | None) -> str | None:
     return url if url and url.lower().startswith(("https://", "http://")) else None
 
 
-def _shell(list_name: str) -> str:
-    def make() -> str:
-        template = get_environment().get_template("digest/body.html")
-        html = template.render(
+def _layout(list_name: str) -> str:
+    """The email's layout with every per-recipient value and the content as slots."""
+    return (
+        get_environment()
+        .get_template("digest/body.html")
+        .render(
             list_name=list_name,
             stylesheet=Markup(stylesheet()),
-            content=Markup(_SLOT.format("content")),
             preheader_padding=Markup(PREHEADER_PADDING),
-            **{f: Markup(_SLOT.format(f)) for f in _RECIPIENT_FIELDS},
+            **{f: _slot(f) for f in _FIELDS},
         )
-        return inline_email(html)
+    )
 
-    return blocks.get(("shell", list_name), make)
+
+@cache
+def _fragment_context() -> tuple[str, str]:
+    """The layout split where the content goes: blocks are inlined in between, so
+    they get exactly the styles they get in the email. Neutral values are used, so
+    a block does not depend on the list name."""
+    before, sep, after = _layout("").partition(str(_slot("content")))
+    if not sep:
+        raise RuntimeError("digest/body.html has no place for the content")
+    return before, after
+
+
+def _shell(list_name: str) -> str:
+    return blocks.get(("shell", list_name), lambda: inline_css(_layout(list_name)))
+
+
+def _inline_block(block: str) -> str:
+    return inline_fragment(block, *_fragment_context())
 
 
 def _section_html(slug: str, name: str) -> str:
     def make() -> str:
         block = get_environment().get_template("digest/_section.html").render(name=name)
-        return inline_fragment(block, stylesheet())
+        return _inline_block(block)
 
     return blocks.get(("section", slug, name), make)
 
 
+@dataclass(frozen=True)
+class _View:
+    title: str
+    url: str
+    author: str | None
+    image_url: str | None
+
+
+def _safe_view(article: ArticleView) -> _View:
+    # Titles are plain text; collapse whitespace so no layout or header breaks.
+    return _View(
+        title=one_line(article.title),
+        url=_http_url(article.url) or "#",
+        author=one_line(article.author) if article.author else None,
+        image_url=_http_url(article.image_url),
+    )
+
+
+def _article_key(kind: str, article: ArticleView, zone: str) -> Hashable:
+    # Without a version the whole view is the key, so a block can never be reused
+    # for different content; with one, the cheaper (id, version) is enough.
+    if article.version:
+        return (kind, article.id, article.version, zone)
+    return (kind, article, zone)
+
+
 def _article_html(article: ArticleView, zone: str) -> str:
     def make() -> str:
-        view = _safe_view(article)
         block = (
             get_environment()
             .get_template("digest/_article.html")
             .render(
-                article=view,
+                article=_safe_view(article),
                 when=local_time(article.published_at, zone),
                 summary=Markup(clean_summary(article.summary_html)),
             )
         )
-        return inline_fragment(block, stylesheet())
+        return _inline_block(block)
 
-    return blocks.get(("article", article.id, article.version, zone), make)
+    return blocks.get(_article_key("article", article, zone), make)
 
 
 def _article_text(article: ArticleView, zone: str) -> str:
@@ -168,40 +156,24 @@ def _article_text(article: ArticleView, zone: str) -> str:
             .strip()
         )
 
-    return blocks.get(("article-text", article.id, article.version, zone), make)
-
-
-@dataclass(frozen=True)
-class _View:
-    title: str
-    url: str
-    author: str | None
-    image_url: str | None
-
-
-def _safe_view(article: ArticleView) -> _View:
-    # Titles are plain text; collapse whitespace so no layout or header breaks.
-    return _View(
-        title=" ".join(article.title.split()),
-        url=_http_url(article.url) or "#",
-        author=" ".join(article.author.split()) if article.author else None,
-        image_url=_http_url(article.image_url),
-    )
+    return blocks.get(_article_key("article-text", article, zone), make)
 
 
 def _greeting(recipient: Recipient) -> str:
-    name = " ".join((recipient.name or "").split())
+    name = one_line(recipient.name or "")
     return f"Hello {name}," if name else "Hello,"
 
 
 def preheader_of(content: DigestContent) -> str:
-    titles = [" ".join(a.title.split()) for s in content.sections for a in s.articles]
+    """The inbox preview line: the first few titles."""
+    titles = [one_line(a.title) for s in content.sections for a in s.articles]
     return " · ".join(titles[:3])[:140]
 
 
 def subject_of(content: DigestContent, list_name: str) -> str:
+    """One line, whatever the titles and list name hold."""
     titles = [a.title for s in content.sections for a in s.articles]
-    first = " ".join(titles[0].split()) if titles else "nothing new"
+    first = one_line(titles[0]) if titles else "nothing new"
     if len(first) > 90:
         first = first[:89].rstrip() + "…"
     text = (
@@ -209,49 +181,65 @@ def subject_of(content: DigestContent, list_name: str) -> str:
         .get_template("digest/subject.txt")
         .render(list_name=list_name, first_title=first, more=len(titles) - 1)
     )
-    return " ".join(text.split())
+    return one_line(text)
 
 
-def render_digest(
-    content: DigestContent, recipient: Recipient, *, list_name: str, base_url: str
-) -> RenderedEmail:
-    """The subject, text part and HTML part of one digest for one recipient."""
+def _html(content: DigestContent, recipient: Recipient, preheader: str, list_name: str) -> str:
     zone = content.timezone
     rows: list[str] = []
     for section in content.sections:
         rows.append(_section_html(section.topic_slug, section.topic_name))
         rows.extend(_article_html(a, zone) for a in section.articles)
-    preheader = preheader_of(content)
-    greeting = _greeting(recipient)
     values = {
         "content": "".join(rows),
-        "greeting": str(escape(greeting)),
+        "greeting": str(escape(_greeting(recipient))),
         "reason": str(escape(recipient.reason)),
         "preferences_url": str(escape(recipient.preferences_url)),
         "unsubscribe_url": str(escape(recipient.unsubscribe_url)),
+        "email": str(escape(recipient.email)),
         "preheader": str(escape(preheader)),
     }
-    html = _SLOT_RE.sub(lambda m: values[m.group(1)], _shell(list_name))
+    # One pass: text inside the substituted values is never substituted again.
+    return _SLOT_RE.sub(lambda m: values[m.group(1)], _shell(list_name))
+
+
+def _text(content: DigestContent, recipient: Recipient) -> str:
+    zone = content.timezone
     text = (
         get_environment()
         .get_template("digest/body.txt")
         .render(
-            greeting=greeting,
+            greeting=_greeting(recipient),
             weekly=content.weekly,
             edition=local_time(content.slot_at, zone).split(",")[0],
             article_count=content.article_count,
             sections=[
-                {"name": s.topic_name, "articles": [_article_text(a, zone) for a in s.articles]}
+                {
+                    "name": one_line(s.topic_name),
+                    "articles": [_article_text(a, zone) for a in s.articles],
+                }
                 for s in content.sections
             ],
             reason=recipient.reason,
             preferences_url=recipient.preferences_url,
             unsubscribe_url=recipient.unsubscribe_url,
+            email=recipient.email,
         )
     )
+    return text.strip() + "\n"
+
+
+def render_digest(
+    content: DigestContent, recipient: Recipient, *, list_name: str, base_url: str
+) -> RenderedEmail:
+    """The subject, text part and HTML part of one digest for one recipient.
+
+    Every link in the email is absolute already (articles, the recipient's signed
+    links), so ``base_url`` does not change the output."""
+    preheader = preheader_of(content)
     return RenderedEmail(
         subject=subject_of(content, list_name),
-        text=text.strip() + "\n",
-        html=html,
+        text=_text(content, recipient),
+        html=_html(content, recipient, preheader, list_name),
         preheader=preheader,
     )
