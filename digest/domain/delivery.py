@@ -18,11 +18,12 @@ FAILED = "failed"
 
 STATES = (QUEUED, SENDING, SENT, DEFERRED, FAILED)
 TRANSITIONS: dict[str, frozenset[str]] = {
-    QUEUED: frozenset({SENDING, FAILED}),
+    QUEUED: frozenset({SENDING}),
+    # To deferred also when a stale claim (a worker that died mid-send) is released.
     SENDING: frozenset({SENT, DEFERRED, FAILED}),
-    DEFERRED: frozenset({SENDING, FAILED}),
+    DEFERRED: frozenset({SENDING}),
     FAILED: frozenset({QUEUED}),  # an operator's retry
-    SENT: frozenset(),
+    SENT: frozenset(),  # final: a digest is never sent twice
 }
 
 # Back-off never waits longer than this between two attempts.
@@ -64,6 +65,7 @@ def outcome(reply: Reply) -> str:
 
 
 def is_permanent(reply: Reply) -> bool:
+    """Whether trying again cannot help (a 5xx reply)."""
     return outcome(reply) == FAILED
 
 
@@ -88,9 +90,14 @@ def next_attempt_at(
     :data:`MAX_DELAY`); a retry that would fall after ``first_queued_at + max_age``
     is not made.
     """
+    if first_delay <= timedelta(0):
+        raise ValueError(f"first_delay must be positive (got {first_delay})")
     exponent = max(attempts - 1, 0)
-    # Cap the exponent first so the multiplication cannot overflow.
-    delay = MAX_DELAY if exponent >= 32 else min(first_delay * (2**exponent), MAX_DELAY)
+    # Compare before multiplying: first_delay * 2**exponent overflows timedelta.
+    if exponent >= 64 or 2**exponent >= MAX_DELAY / first_delay:
+        delay = MAX_DELAY
+    else:
+        delay = first_delay * 2**exponent
     when = now + delay
     if when > first_queued_at + max_age:
         return None

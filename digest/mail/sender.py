@@ -13,27 +13,48 @@ import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.domain.delivery import Reply, parse_enhanced_code
+from digest.mail.message import addr_spec
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class Connection(Protocol):
-    def send(self, from_addr: str, to_addr: str, data: bytes) -> Reply: ...
+    def send(self, from_addr: str, to_addr: str, data: bytes) -> Reply:
+        """Hand one message to the relay; SMTP and network trouble become the Reply."""
+        ...
 
 
 class Sender(Protocol):
-    def session(self) -> AbstractContextManager[Connection]: ...
+    def session(self) -> AbstractContextManager[Connection]:
+        """A connection for a batch of messages, closed when the block ends."""
+        ...
 
 
 def _reply(code: int, message: bytes | str) -> Reply:
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
     text = " ".join(text.split())
     return Reply(code, parse_enhanced_code(text), text)
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+@lru_cache(maxsize=1)
+def _local_hostname() -> str:
+    # smtplib would look this up (possibly a slow DNS query) for every connection.
+    return socket.getfqdn()
 
 
 @dataclass(frozen=True)
@@ -44,7 +65,7 @@ class SMTPSender:
     port: int
     mode: str = "smtp"  # smtp | smtp+starttls | smtps
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     verify: bool = True
     timeout: float = 30.0
 
@@ -52,24 +73,39 @@ class SMTPSender:
     def from_url(cls, url: str, timeout: float = 30.0) -> SMTPSender:
         """``smtp://[user:pass@]host:port``, ``smtp+starttls://…`` or ``smtps://…``;
         ``?verify=0`` accepts a relay's self-signed certificate."""
+        shown = _redacted(url)
         parts = urlsplit(url)
         if parts.scheme not in DEFAULT_PORTS:
             raise ValueError(
-                f"unsupported SMTP URL scheme {parts.scheme!r} in {url!r}: "
+                f"unsupported SMTP URL scheme {parts.scheme!r} in {shown!r}: "
                 "use smtp://, smtp+starttls:// or smtps://"
             )
         if not parts.hostname:
-            raise ValueError(f"SMTP URL {url!r} has no host")
-        query = parse_qs(parts.query)
+            raise ValueError(f"SMTP URL {shown!r} has no host")
+        try:
+            port = parts.port or DEFAULT_PORTS[parts.scheme]
+        except ValueError:
+            raise ValueError(f"SMTP URL {shown!r} has an invalid port") from None
+        query = parse_qs(parts.query, keep_blank_values=True)
+        unknown = sorted(set(query) - {"verify"})
+        if unknown:
+            raise ValueError(f"SMTP URL {shown!r}: unknown option {unknown[0]!r} (known: verify)")
+        verify = query.get("verify", ["1"])[-1].lower()
+        if verify not in _YES + _NO:
+            raise ValueError(f"SMTP URL {shown!r}: verify must be 1 or 0 (got {verify!r})")
         return cls(
             host=parts.hostname,
-            port=parts.port or DEFAULT_PORTS[parts.scheme],
+            port=port,
             mode=parts.scheme,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
-            verify=query.get("verify", ["1"])[0] not in ("0", "false", "no"),
+            verify=verify in _YES,
             timeout=timeout,
         )
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
 
     def tls_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -83,16 +119,26 @@ class SMTPSender:
         client: smtplib.SMTP
         if self.mode == "smtps":
             client = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout, context=self.tls_context()
+                self.host,
+                self.port,
+                local_hostname=_local_hostname(),
+                timeout=self.timeout,
+                context=self.tls_context(),
             )
         else:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        client.ehlo_or_helo_if_needed()
-        if self.mode == "smtp+starttls":
-            client.starttls(context=self.tls_context())
-            client.ehlo()
-        if self.username:
-            self._login(client)
+            client = smtplib.SMTP(
+                self.host, self.port, local_hostname=_local_hostname(), timeout=self.timeout
+            )
+        try:
+            client.ehlo_or_helo_if_needed()
+            if self.mode == "smtp+starttls":
+                client.starttls(context=self.tls_context())
+                client.ehlo()
+            if self.username:
+                self._login(client)
+        except BaseException:
+            client.close()
+            raise
         return client
 
     def _login(self, client: smtplib.SMTP) -> None:
@@ -109,6 +155,7 @@ class SMTPSender:
 
     @contextmanager
     def session(self) -> Iterator[SMTPConnection]:
+        """One connection for the messages sent inside the ``with`` block."""
         conn = SMTPConnection(self)
         try:
             yield conn
@@ -116,44 +163,95 @@ class SMTPSender:
             conn.close()
 
 
+class _Stale(Exception):
+    """The connection was gone before this message's transaction began."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
+def _lost(exc: BaseException, timeout: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {timeout:g} s"
+    return str(exc) or type(exc).__name__
+
+
 class SMTPConnection:
-    """One relay connection, opened on first use and reopened after it drops."""
+    """One relay connection, opened on first use and reopened after it drops.
+
+    If opening it fails, the rest of the session gets the same reply without
+    trying again: a relay that is down would otherwise cost a timeout per message.
+    """
 
     def __init__(self, sender: SMTPSender) -> None:
         self.sender = sender
         self.client: smtplib.SMTP | None = None
         self.connections = 0
+        self.failure: Reply | None = None
 
-    def _client(self) -> smtplib.SMTP:
-        if self.client is None:
+    def _open(self) -> smtplib.SMTP | Reply:
+        if self.client is not None:
+            return self.client
+        try:
             self.client = self.sender.connect()
+        except smtplib.SMTPResponseException as exc:
+            self.failure = _reply(exc.smtp_code, exc.smtp_error)
+        except (OSError, smtplib.SMTPException) as exc:
+            detail = _lost(exc, self.sender.timeout)
+            self.failure = Reply(None, None, f"cannot connect to {self.sender.address}: {detail}")
+        else:
             self.connections += 1
-        return self.client
+            return self.client
+        return self.failure
 
     def _drop(self) -> None:
         if self.client is not None:
-            try:
+            with suppress(OSError):
                 self.client.close()
-            finally:
-                self.client = None
+            self.client = None
 
     def send(self, from_addr: str, to_addr: str, data: bytes) -> Reply:
         """One SMTP transaction; the reply that ended it, never an exception."""
+        if self.failure is not None:
+            return self.failure
+        sender, recipient = addr_spec(from_addr), addr_spec(to_addr)
+        while True:
+            reused = self.client is not None
+            client = self._open()
+            if isinstance(client, Reply):
+                return client
+            try:
+                return self._transaction(client, sender, recipient, data)
+            except _Stale as stale:
+                self._drop()
+                if not reused:
+                    return stale.reply
+                # A kept connection the server closed while idle: nothing of this
+                # message was sent, so one fresh connection may carry it.
+
+    def _transaction(self, client: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> Reply:
+        options: list[str] = []
+        if not (sender.isascii() and recipient.isascii()):
+            if not client.has_extn("smtputf8"):
+                return Reply(
+                    553,
+                    "5.6.7",
+                    f"5.6.7 not sent: {recipient} needs SMTPUTF8, "
+                    f"which {self.sender.address} does not offer",
+                )
+            options = ["SMTPUTF8", "BODY=8BITMIME"] if client.has_extn("8bitmime") else ["SMTPUTF8"]
         try:
-            client = self._client()
-        except smtplib.SMTPResponseException as exc:
-            self._drop()
-            return _reply(exc.smtp_code, exc.smtp_error)
-        except (OSError, smtplib.SMTPException) as exc:
-            self._drop()
-            return Reply(
-                None, None, f"cannot connect to {self.sender.host}:{self.sender.port}: {exc}"
-            )
-        try:
-            code, msg = client.mail(from_addr)
+            try:
+                code, msg = client.mail(sender, options)
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                detail = _lost(exc, self.sender.timeout)
+                raise _Stale(Reply(None, None, f"connection lost: {detail}")) from None
+            if code == 421:
+                raise _Stale(_reply(code, msg))
             if code != 250:
                 return self._failed(code, msg)
-            code, msg = client.rcpt(to_addr)
+            code, msg = client.rcpt(recipient)
             if code not in (250, 251):
                 return self._failed(code, msg)
             code, msg = client.data(data)
@@ -161,16 +259,13 @@ class SMTPConnection:
                 return self._failed(code, msg)
             return _reply(code, msg)
         except smtplib.SMTPResponseException as exc:
-            # smtplib raises for a DATA reply that is not 354/250, after reading it.
+            # smtplib raises for a DATA reply that is not 354, after reading it.
             self._reset_or_drop(exc.smtp_code)
             return _reply(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
-            detail = str(exc) or type(exc).__name__
-            if isinstance(exc, socket.timeout | TimeoutError):
-                detail = f"timed out after {self.sender.timeout:g} s"
-            return Reply(None, None, f"connection lost: {detail}")
-        except smtplib.SMTPException as exc:
+            return Reply(None, None, f"connection lost: {_lost(exc, self.sender.timeout)}")
+        except (smtplib.SMTPException, UnicodeError) as exc:
             self._drop()
             return Reply(None, None, f"SMTP error: {exc}")
 
@@ -184,11 +279,15 @@ class SMTPConnection:
             self._drop()
             return
         try:
-            self.client.rset()
+            code, _ = self.client.rset()
         except (smtplib.SMTPException, OSError):
+            self._drop()
+            return
+        if code != 250:
             self._drop()
 
     def close(self) -> None:
+        """Say QUIT (best effort) and close."""
         if self.client is not None:
             with suppress(smtplib.SMTPException, OSError):
                 self.client.quit()
