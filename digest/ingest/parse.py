@@ -19,7 +19,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import feedparser
 import nh3
 
-SUMMARY_TAGS = {"a", "p", "br", "b", "strong", "i", "em", "ul", "ol", "li", "blockquote"}
+from digest.sanitise import clean_summary_html
+
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 MAX_TITLE = 500
 MAX_SUMMARY = 20_000
@@ -84,15 +85,7 @@ def sanitise_html(fragment: str, base_url: str | None = None) -> str:
             return absolute_url(base_url, value) or None
         return value
 
-    return nh3.clean(
-        scrub(fragment[:MAX_SUMMARY]),
-        tags=SUMMARY_TAGS,
-        attributes={"a": {"href"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-        clean_content_tags={"script", "style"},
-        attribute_filter=resolve,
-    ).strip()
+    return clean_summary_html(scrub(fragment[:MAX_SUMMARY]), resolve).strip()
 
 
 def plain_text(fragment: str, limit: int = MAX_TITLE) -> str:
