@@ -83,23 +83,23 @@ def plan_batch(
     report = PlanReport(examined=len(subs))
     decisions = []
     for sub in subs:
+        cadence = cadence_of(sub)
         decision = due(
-            cadence_of(sub),
+            cadence,
             sub.next_slot_at,
             now,
             settings.catch_up,
             scheduled_from=sub.confirmed_at or sub.created_at,
         )
         if decision is not None:
-            decisions.append((sub, decision))
-    planned = [(sub, d) for sub, d in decisions if d.slot_at is not None]
-    ids = [sub.id for sub, _ in planned]
+            decisions.append((sub, cadence, decision))
+    planned = [(sub, c, d) for sub, c, d in decisions if d.slot_at is not None]
+    ids = [sub.id for sub, _, _ in planned]
     daily_ends = last_window_ends(session, ids, weekly=False) if ids else {}
     weekly_ends = last_window_ends(session, ids, weekly=True) if ids else {}
     rows = []
-    for sub, d in planned:
+    for sub, cadence, d in planned:
         assert d.slot_at is not None
-        cadence = cadence_of(sub)
         weekly = cadence.is_weekly_slot(d.slot_at)
         rows.append(
             {
@@ -119,11 +119,11 @@ def plan_batch(
             }
         )
     report.digest_ids = _insert_ignoring_duplicates(session, rows)
-    report.missed = sum(1 for _, d in decisions if d.missed_slot_at is not None)
+    report.missed = sum(1 for _, _, d in decisions if d.missed_slot_at is not None)
     if decisions:
         session.execute(
             update(Subscriber),
-            [{"id": sub.id, "next_slot_at": d.next_slot_at} for sub, d in decisions],
+            [{"id": sub.id, "next_slot_at": d.next_slot_at} for sub, _, d in decisions],
         )
     return report
 

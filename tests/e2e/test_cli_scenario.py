@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import Cli, SmtpServer, stop
+from tests.conftest import Cli, SmtpServer, stop, truncate_all
 
 pytestmark = pytest.mark.slow
 
@@ -156,8 +156,6 @@ def test_plan_with_a_worker_and_run_send_the_same_digests(
     )
 
     # Start again from an empty database, and go through `digest run` instead.
-    from tests.conftest import truncate_all
-
     truncate_all(db_url)
     smtp_server.received.clear()
     seed(cli)
