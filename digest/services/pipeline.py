@@ -40,10 +40,14 @@ class RunReport:
     failed: int = 0
     delivery_ids: list[int] = field(default_factory=list)
 
-    def add(self, report: SendReport) -> None:
+    def add(self, report: SendReport | RunReport) -> None:
+        """Count another part of the work in this report."""
         self.sent += report.sent
         self.deferred += report.deferred
         self.failed += report.failed
+        if isinstance(report, RunReport):
+            self.skipped += report.skipped
+            self.delivery_ids.extend(report.delivery_ids)
 
 
 def build_and_send(
@@ -65,11 +69,7 @@ def run(database_url: str, settings: Settings, sender: Sender, clock: Clock) -> 
     total = RunReport(planned=len(planned.digest_ids), missed=planned.missed)
     for batch in chunks(planned.digest_ids, settings.batch_size):
         part = build_and_send(database_url, batch, settings, sender, clock)
-        total.skipped += part.skipped
-        total.sent += part.sent
-        total.deferred += part.deferred
-        total.failed += part.failed
-        total.delivery_ids.extend(part.delivery_ids)
+        total.add(part)
     return total
 
 
@@ -128,10 +128,7 @@ def retry(database_url: str, settings: Settings, sender: Sender, clock: Clock) -
     total = RunReport()
     for batch in chunks(due.digest_ids, settings.batch_size):
         part = build_and_send(database_url, batch, settings, sender, clock)
-        total.skipped += part.skipped
-        total.sent += part.sent
-        total.deferred += part.deferred
-        total.failed += part.failed
+        total.add(part)
     for batch in chunks(due.delivery_ids, settings.batch_size):
         total.add(send_deliveries(database_url, batch, settings, sender, clock))
     return total
