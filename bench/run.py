@@ -2,9 +2,10 @@
 
 Seeds a fresh database with N confirmed subscribers over 12 topics (varied topic sets,
 several time zones, all due in the same slot) and 300 articles; starts K Celery worker
-processes on Redis and a local SMTP sink; plans the slot, queues it, and waits until
-every digest is accepted by the sink. Prints digests per second, planning time and the
-peak memory of the workers.
+processes on Redis and a local SMTP sink (Postfix's smtp-sink when installed, else an
+aiosmtpd sink); plans the slot, queues it, and waits until every digest is accepted by
+the sink. Prints digests per second, planning time, the two reference rates (naive and
+raw SMTP) and the peak memory of the workers.
 
     python bench/run.py --subscribers 2000 --workers 2
     python bench/run.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from bench.sinks import Sink, start_sink
 from digest.embedded import run_redis_server
 from digest.mail.capture import free_port
 
@@ -182,8 +185,15 @@ def wait_ready(logs: list[Path], timeout: float = 60) -> None:
     raise SystemExit("workers did not start; see " + ", ".join(map(str, logs)))
 
 
-def count_lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
+def wait_listening(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"the SMTP sink did not listen on port {port}")
 
 
 def main() -> None:
@@ -194,6 +204,12 @@ def main() -> None:
     parser.add_argument("--database-url", help="SQLite (default) or a PostgreSQL server URL")
     parser.add_argument("--broker-url", help="a Redis URL (default: a Redis started here)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--sink",
+        choices=["auto", "smtp-sink", "aiosmtpd"],
+        default="auto",
+        help="SMTP server to send to (auto: Postfix's smtp-sink when installed)",
+    )
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument(
         "--reference-sample",
@@ -210,7 +226,6 @@ def main() -> None:
     db_url, created = fresh_database(args.database_url, folder)
     redis_proc, broker = (None, args.broker_url) if args.broker_url else run_redis_server(folder)
     port = free_port()
-    sink_log = folder / "sink.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
     env.update(
         DIGEST_DATABASE_URL=db_url,
@@ -235,24 +250,15 @@ def main() -> None:
     from workers.tasks import queue_digests
 
     children: list[subprocess.Popen[bytes]] = []
+    sinks: list[Sink] = []
     try:
         upgrade(db_url)
         t = time.perf_counter()
         seed(db_url, args.subscribers, args.articles)
         seed_s = time.perf_counter() - t
-        children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    str(REPO / "bench" / "sink.py"),
-                    "--port",
-                    str(port),
-                    "--log",
-                    str(sink_log),
-                ],
-                env=env,
-            )
-        )
+        sink = start_sink(args.sink, port, folder, env)
+        sinks.append(sink)
+        wait_listening(port)
         logs = []
         for k in range(args.workers):
             log = folder / f"worker{k}.log"
@@ -308,34 +314,25 @@ def main() -> None:
         start = time.perf_counter()
         queue_digests(rest, SLOT.isoformat())
         deadline = time.monotonic() + args.timeout
-        while len(count_lines(sink_log)) < len(report.digest_ids):
+        while sink.accepted() < len(report.digest_ids):
+            sink.check()
             if time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
         time.sleep(1)  # anything sent twice would arrive now
-        peak = max(tree_peak_rss_mb(c.pid) for c in children[1 : 1 + args.workers])
-        received = count_lines(sink_log)
+        peak = max(tree_peak_rss_mb(c.pid) for c in children[: args.workers])
+        received = list(sink.recipients())
         with engine.connect() as conn:
             sent = conn.scalar(select(func.count()).where(Delivery.status == "sent"))
 
         # The references, on the same messages, to a second sink of the same kind.
         ref_port = free_port()
-        children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    str(REPO / "bench" / "sink.py"),
-                    "--port",
-                    str(ref_port),
-                    "--log",
-                    str(folder / "reference.log"),
-                ],
-                env=env,
-            )
-        )
-        time.sleep(1)
+        sinks.append(start_sink(args.sink, ref_port, folder, env))
+        wait_listening(ref_port)
         items = sample(settings, args.reference_sample)
+        if not items:
+            raise SystemExit("no sent digest to measure the references on")
         naive_per_s = naive_rate(items, settings, ref_port)
         raw_per_s = raw_rate(prebuilt(items, settings), settings, ref_port, args.raw_messages)
         engine.dispose()
@@ -344,6 +341,8 @@ def main() -> None:
             c.terminate()
         for c in children:
             c.wait(timeout=30)
+        for each in sinks:
+            each.stop()
         if redis_proc is not None:
             redis_proc.terminate()
         if created and args.database_url:
@@ -354,6 +353,7 @@ def main() -> None:
         "subscribers": args.subscribers,
         "workers": args.workers,
         "database": make_url(db_url).get_backend_name(),
+        "sink": sink.kind,
         "planned": len(report.digest_ids),
         "delivered": len(per_address),
         "duplicates": sum(n - 1 for n in per_address.values()),

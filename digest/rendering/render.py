@@ -6,8 +6,9 @@ cut into blocks, each rendered by Jinja and inlined once, then cached:
 * the shell (layout, masthead, footer) per list name, with placeholders where the
   recipient's values go;
 * each topic heading per topic;
-* each article per (article id, version, time zone), since its time is shown in the
-  reader's zone.
+* each article per (article id, version), with a placeholder where its time goes;
+  the time in the reader's zone is put in afterwards (and that copy cached per zone),
+  so an article is inlined once whatever the number of zones its readers live in.
 
 Per recipient, the blocks are joined and the placeholders filled with escaped values:
 string work only. The same content and recipient always give the same bytes, so a
@@ -17,6 +18,7 @@ preview is exactly what is sent.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cache
@@ -34,6 +36,9 @@ _RECIPIENT_FIELDS = ("greeting", "reason", "preferences_url", "unsubscribe_url",
 _FIELDS = (*_RECIPIENT_FIELDS, "preheader", "content")
 _SLOT_RE = re.compile(r"DIGESTSLOT(" + "|".join(_FIELDS) + ")X")
 PREHEADER_PADDING = "&zwnj;&nbsp;" * 60
+# Where an article's local time goes. Unguessable, so no feed text can contain it; it
+# only ever lives in this process's cache.
+_WHEN = f"DIGESTWHEN{secrets.token_hex(8)}X"
 
 
 def _slot(field: str) -> Markup:
@@ -128,19 +133,23 @@ def _article_key(kind: str, article: ArticleView, zone: str) -> Hashable:
 
 
 def _article_html(article: ArticleView, zone: str) -> str:
-    def make() -> str:
+    def inlined() -> str:
         block = (
             get_environment()
             .get_template("digest/_article.html")
             .render(
                 article=_safe_view(article),
-                when=local_time(article.published_at, zone),
+                when=Markup(_WHEN),
                 summary=Markup(clean_summary(article.summary_html)),
             )
         )
         return _inline_block(block)
 
-    return blocks.get(_article_key("article", article, zone), make)
+    def in_zone() -> str:
+        block = blocks.get(_article_key("article", article, ""), inlined)
+        return block.replace(_WHEN, str(escape(local_time(article.published_at, zone))))
+
+    return blocks.get(_article_key("article-in-zone", article, zone), in_zone)
 
 
 def _article_text(article: ArticleView, zone: str) -> str:

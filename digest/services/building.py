@@ -25,6 +25,7 @@ from digest.db.models import (
     Subscriber,
     Subscription,
     Suppression,
+    table_of,
 )
 from digest.domain.selection import (
     LATE_ARRIVAL_GRACE,
@@ -204,7 +205,7 @@ def build(
             }
         )
     if links:
-        session.execute(insert(DigestArticle), links)
+        session.execute(insert(table_of(DigestArticle)), links)
     # One multi-row INSERT for the batch, not one per delivery.
     ids: list[int] = []
     if deliveries:

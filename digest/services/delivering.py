@@ -2,17 +2,21 @@
 and record every attempt.
 
 Exactly-once rests on two things: a delivery is claimed by a conditional update
-(only one worker can move it from queued/deferred to sending), and the outcome is
-recorded by another conditional update in the same transaction as the sent-ledger.
+(only one worker can move it from queued/deferred to sending), and its outcome is
+recorded only while it is still that worker's claim (row locked, still 'sending'),
+in the same transaction as the sent-ledger. Outcomes are recorded in small groups,
+a fixed number of statements per group.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,6 +30,7 @@ from digest.db.models import (
     SentArticle,
     Subscriber,
     Suppression,
+    table_of,
 )
 from digest.domain import delivery as rules
 from digest.domain.delivery import Reply
@@ -37,6 +42,12 @@ from digest.services.composing import contents, recipient_for
 Clock = Callable[[], datetime]
 # A claim older than this is taken to belong to a worker that died mid-send.
 CLAIM_LEASE = timedelta(minutes=15)
+# Replies are recorded in groups, one transaction for up to RECORD_EVERY attempts and
+# never later than RECORD_WITHIN after the oldest of them: a worker killed between a
+# relay's reply and its recording leaves at most that many deliveries to be sent again
+# when their claim expires.
+RECORD_EVERY = 50
+RECORD_WITHIN = 1.0
 # Work still waiting this long after it was queued has lost its task (e.g. the broker
 # restarted empty) and is queued again by the sweep.
 LOST_AFTER = timedelta(minutes=10)
@@ -134,95 +145,149 @@ def prepare(session: Session, ids: list[int], settings: Settings, now: datetime)
     return out
 
 
-def _insert_ledger(session: Session, digest_id: int, subscriber_id: int, now: datetime) -> None:
-    article_ids = session.scalars(
-        select(DigestArticle.article_id).where(DigestArticle.digest_id == digest_id)
-    ).all()
-    if not article_ids:
-        return
+def _insert(session: Session) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    rows = [
-        {"subscriber_id": subscriber_id, "article_id": a, "digest_id": digest_id, "sent_at": now}
-        for a in article_ids
-    ]
-    session.execute(insert(SentArticle).values(rows).on_conflict_do_nothing())
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _suppress(session: Session, email: str, reason: str, detail: str, now: datetime) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(Suppression)
+        _insert(session)(Suppression)
         .values(email=email, reason=reason, detail=detail, created_at=now)
         .on_conflict_do_nothing(index_elements=["email"])
     )
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What happened to one claimed delivery: the relay's reply, or why it was not
+    sent at all."""
+
+    delivery_id: int
+    reply: Reply | None
+    blocked: str | None = None
+
+
 def record(
-    session: Session,
-    delivery_id: int,
-    reply: Reply | None,
-    settings: Settings,
-    now: datetime,
-    blocked: str | None = None,
-) -> str:
-    """Store the outcome of one attempt (or of a blocked send) and move the state."""
-    delivery = session.get(Delivery, delivery_id, with_for_update=True)
-    if delivery is None or delivery.status != rules.SENDING:
-        return "lost-claim"
-    if blocked is not None:
-        status, text = rules.FAILED, f"not sent: {blocked}"
-        delivery.last_text = text
-    else:
-        assert reply is not None
-        status = rules.outcome(reply)
-        delivery.attempts += 1
-        delivery.last_code, delivery.last_enhanced_code = reply.code, reply.enhanced_code
-        delivery.last_text = reply.text
-        session.add(
-            DeliveryAttempt(
-                delivery_id=delivery.id,
-                attempted_at=now,
-                outcome=status,
-                code=reply.code,
-                enhanced_code=reply.enhanced_code,
-                text=reply.text,
+    session: Session, attempts: list[Attempt], settings: Settings, now: datetime
+) -> dict[int, str]:
+    """Store the outcomes of several attempts and move their deliveries, with a fixed
+    number of statements whatever their number; returns each delivery's new status
+    ('lost-claim' for one that is no longer ours to record)."""
+    if not attempts:
+        return {}
+    ids = [a.delivery_id for a in attempts]
+    current = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Delivery.id,
+                Delivery.status,
+                Delivery.attempts,
+                Delivery.created_at,
+                Delivery.digest_id,
+                Delivery.subscriber_id,
+                Delivery.email,
             )
+            .where(Delivery.id.in_(ids))
+            .with_for_update()
         )
-    delivery.updated_at, delivery.claimed_at = now, None
-    if status == rules.DEFERRED:
-        when = rules.next_attempt_at(
-            first_queued_at=delivery.created_at,
-            attempts=delivery.attempts,
-            now=now,
-            first_delay=settings.retry_first_delay,
-            max_age=settings.retry_max_age,
-        )
-        if when is None:
-            status = rules.FAILED
-            delivery.last_text = f"gave up after {delivery.attempts} attempts: {delivery.last_text}"
-        delivery.next_attempt_at = when
-    delivery.status = status
-    if status == rules.SENT:
-        delivery.sent_at, delivery.next_attempt_at = now, None
-        _insert_ledger(session, delivery.digest_id, delivery.subscriber_id, now)
-        session.execute(update(Digest).where(Digest.id == delivery.digest_id).values(status="sent"))
-    elif status == rules.FAILED:
-        delivery.next_attempt_at = None
+    }
+    statuses: dict[int, str] = {}
+    changes: list[dict[str, object]] = []
+    attempt_rows: list[dict[str, object]] = []
+    digest_changes: list[dict[str, object]] = []
+    sent_digests: dict[int, int] = {}  # digest id -> subscriber id
+    bounced: list[tuple[int, str, str]] = []
+    for attempt in attempts:
+        row = current.get(attempt.delivery_id)
+        if row is None or row.status != rules.SENDING:
+            statuses[attempt.delivery_id] = "lost-claim"
+            continue
+        reply = attempt.reply
+        count = row.attempts
+        change: dict[str, object] = {
+            "id": row.id,
+            "updated_at": now,
+            "claimed_at": None,
+            "next_attempt_at": None,
+            "sent_at": None,
+        }
+        if attempt.blocked is not None:
+            status, text = rules.FAILED, f"not sent: {attempt.blocked}"
+            change.update(last_code=None, last_enhanced_code=None)
+        else:
+            assert reply is not None
+            status, text, count = rules.outcome(reply), reply.text, count + 1
+            change.update(last_code=reply.code, last_enhanced_code=reply.enhanced_code)
+            attempt_rows.append(
+                {
+                    "delivery_id": row.id,
+                    "attempted_at": now,
+                    "outcome": status,
+                    "code": reply.code,
+                    "enhanced_code": reply.enhanced_code,
+                    "text": reply.text,
+                }
+            )
+        if status == rules.DEFERRED:
+            when = rules.next_attempt_at(
+                first_queued_at=row.created_at,
+                attempts=count,
+                now=now,
+                first_delay=settings.retry_first_delay,
+                max_age=settings.retry_max_age,
+            )
+            if when is None:
+                status, text = rules.FAILED, f"gave up after {count} attempts: {text}"
+            change["next_attempt_at"] = when
+        if status == rules.SENT:
+            change["sent_at"] = now
+            sent_digests[row.digest_id] = row.subscriber_id
+        elif status == rules.FAILED:
+            digest_changes.append({"id": row.digest_id, "status": "failed", "reason": text})
+            if reply is not None and rules.is_hard_bounce(reply):
+                bounced.append((row.subscriber_id, row.email, reply.text))
+        change.update(status=status, attempts=count, last_text=text)
+        changes.append(change)
+        statuses[row.id] = status
+    if changes:
+        session.execute(update(Delivery), changes)
+    if attempt_rows:
+        # Core inserts of the tables: one compiled statement, executed for many rows.
+        session.execute(insert(table_of(DeliveryAttempt)), attempt_rows)
+    if sent_digests:
+        _insert_ledger(session, sent_digests, now)
         session.execute(
-            update(Digest)
-            .where(Digest.id == delivery.digest_id)
-            .values(status="failed", reason=delivery.last_text)
+            update(Digest).where(Digest.id.in_(list(sent_digests))).values(status="sent")
         )
-        if reply is not None and rules.is_hard_bounce(reply):
-            _suppress(session, delivery.email, "hard_bounce", reply.text, now)
-            session.execute(
-                update(Subscriber)
-                .where(Subscriber.id == delivery.subscriber_id, Subscriber.status == "active")
-                .values(status="bounced")
-            )
-    return status
+    if digest_changes:
+        session.execute(update(Digest), digest_changes)
+    for subscriber_id, email, text in bounced:
+        _suppress(session, email, "hard_bounce", text, now)
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.id == subscriber_id, Subscriber.status == "active")
+            .values(status="bounced")
+        )
+    return statuses
+
+
+def _insert_ledger(session: Session, sent: dict[int, int], now: datetime) -> None:
+    """The sent-ledger rows of the digests just sent (``sent``: digest id to
+    subscriber id): every article each one carried."""
+    links = session.execute(
+        select(DigestArticle.digest_id, DigestArticle.article_id).where(
+            DigestArticle.digest_id.in_(list(sent))
+        )
+    ).all()
+    rows = [
+        {"subscriber_id": sent[d], "article_id": a, "digest_id": d, "sent_at": now}
+        for d, a in links
+    ]
+    if rows:
+        session.execute(_insert(session)(table_of(SentArticle)).on_conflict_do_nothing(), rows)
 
 
 def send_deliveries(
@@ -239,18 +304,36 @@ def send_deliveries(
         return report
     with unit_of_work(database_url) as session:
         outgoing = prepare(session, claimed, settings, clock())
-    with sender.session() as conn:
-        for item in outgoing:
-            reply = None
-            if item.data is not None:
-                reply = conn.send(settings.from_address, item.to_addr, item.data)
-            with unit_of_work(database_url) as session:
-                status = record(session, item.delivery_id, reply, settings, clock(), item.blocked)
-            report.outcomes[item.delivery_id] = status
+    pending: list[Attempt] = []
+    oldest = 0.0
+
+    def flush() -> None:
+        if not pending:
+            return
+        with unit_of_work(database_url) as session:
+            statuses = record(session, pending, settings, clock())
+        pending.clear()
+        for delivery_id, status in statuses.items():
+            report.outcomes[delivery_id] = status
             if status == rules.SENT:
                 report.sent += 1
             elif status == rules.DEFERRED:
                 report.deferred += 1
             elif status == rules.FAILED:
                 report.failed += 1
+
+    try:
+        with sender.session() as conn:
+            for item in outgoing:
+                reply = None
+                if item.data is not None:
+                    reply = conn.send(settings.from_address, item.to_addr, item.data)
+                if not pending:
+                    oldest = time.monotonic()
+                pending.append(Attempt(item.delivery_id, reply, item.blocked))
+                if len(pending) >= RECORD_EVERY or time.monotonic() - oldest >= RECORD_WITHIN:
+                    flush()
+    finally:
+        # Whatever stopped the loop, what the relay already answered is recorded.
+        flush()
     return report
