@@ -7,18 +7,19 @@ fixed here, so the workers that build it need no clock.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
 
 from digest.config import Settings
 from digest.db.engine import unit_of_work
-from digest.db.models import Digest, Subscriber
-from digest.domain.schedule import Cadence, due
+from digest.db.models import Digest, Subscriber, Subscription, id_in, table_of
+from digest.domain.schedule import Cadence, Due, due
 
 # How far back a first digest reaches, and the furthest back any digest reaches
 # (after failed or missed digests), per frequency.
@@ -55,51 +56,166 @@ def last_window_ends(session: Session, ids: list[int], weekly: bool) -> dict[int
     flag = Digest.includes_weekly if weekly else Digest.includes_daily
     rows = session.execute(
         select(Digest.subscriber_id, func.max(Digest.window_end))
-        .where(Digest.subscriber_id.in_(ids), flag.is_(True), Digest.status != "failed")
+        .where(id_in(Digest.subscriber_id, ids), flag.is_(True), Digest.status != "failed")
         .group_by(Digest.subscriber_id)
     )
     return {sid: end for sid, end in rows}
+
+
+# Subscribers examined per transaction when planning. Independent of the delivery
+# batch size: planning rows are small and every statement here is set-based.
+PLAN_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What planning needs to know of one subscriber (no ORM objects: a slot may
+    examine every subscriber on the list)."""
+
+    id: int
+    cadence: Cadence
+    next_slot_at: datetime | None
+    scheduled_from: datetime
+
+
+# Column order of the digests a tick inserts, with their PostgreSQL array types.
+_DIGEST_COLUMNS = (
+    ("subscriber_id", "integer"),
+    ("slot_at", "timestamp"),
+    ("includes_daily", "boolean"),
+    ("includes_weekly", "boolean"),
+    ("daily_since", "timestamp"),
+    ("weekly_since", "timestamp"),
+    ("window_end", "timestamp"),
+    ("status", "text"),
+    ("created_at", "timestamp"),
+)
+
+
+def _naive_utc(value: Any) -> Any:
+    return value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) else value
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert digests, skipping (subscriber, slot) pairs that exist; returns new ids."""
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Digest)
-        .values(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        # One array per column and unnest(): a statement of fixed size whatever the
+        # number of rows, so neither the driver nor the server parses thousands of
+        # placeholders. (Timestamps are stored as naive UTC, see UTCDateTime.)
+        names = ", ".join(name for name, _ in _DIGEST_COLUMNS)
+        arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _DIGEST_COLUMNS)
+        unnest = text(
+            f"INSERT INTO digests ({names}) SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (subscriber_id, slot_at) DO NOTHING RETURNING id"
+        )
+        params = {name: [_naive_utc(r[name]) for r in rows] for name, _ in _DIGEST_COLUMNS}
+        return list(session.scalars(unnest, params))
+    table = table_of(Digest)
+    many = (
+        sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["subscriber_id", "slot_at"])
-        .returning(Digest.id)
+        .returning(table.c.id)
     )
-    return list(session.scalars(stmt))
+    return list(session.scalars(many, rows))
+
+
+def candidates(
+    session: Session, after_id: int, now: datetime, limit: int
+) -> tuple[int, list[Candidate]] | None:
+    """Among the next ``limit`` active subscribers (by id, after ``after_id``) that
+    may be due at ``now``, those who follow something, with the last id examined;
+    None when no subscriber is left."""
+    rows = session.execute(
+        select(
+            Subscriber.id,
+            Subscriber.timezone,
+            Subscriber.hour,
+            Subscriber.weekday,
+            Subscriber.next_slot_at,
+            func.coalesce(Subscriber.confirmed_at, Subscriber.created_at),
+        )
+        .where(
+            Subscriber.status == "active",
+            Subscriber.id > after_id,
+            or_(Subscriber.next_slot_at.is_(None), Subscriber.next_slot_at <= now),
+        )
+        .order_by(Subscriber.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return None
+    freqs: dict[int, set[str]] = defaultdict(set)
+    for subscriber_id, frequency in session.execute(
+        select(Subscription.subscriber_id, Subscription.frequency)
+        .where(Subscription.subscriber_id.between(rows[0][0], rows[-1][0]))
+        .distinct()
+    ):
+        freqs[subscriber_id].add(frequency)
+    return rows[-1][0], [
+        Candidate(
+            id=sid,
+            cadence=Cadence(
+                timezone=tz,
+                hour=hour,
+                weekday=weekday,
+                has_daily="daily" in freqs[sid],
+                has_weekly="weekly" in freqs[sid],
+            ),
+            next_slot_at=next_slot_at,
+            scheduled_from=scheduled_from,
+        )
+        for sid, tz, hour, weekday, next_slot_at, scheduled_from in rows
+        # Following nothing: nothing to plan. (Filtered here rather than with EXISTS
+        # in the query above, which PostgreSQL answers by merging from the start of
+        # the subscriptions index on every batch.)
+        if freqs[sid]
+    ]
+
+
+DueCache = dict[tuple[Cadence, datetime | None, datetime | None], Due | None]
 
 
 def plan_batch(
-    session: Session, subs: list[Subscriber], now: datetime, settings: Settings
+    session: Session,
+    subs: list[Candidate],
+    now: datetime,
+    settings: Settings,
+    decided: DueCache | None = None,
 ) -> PlanReport:
-    """Plan one batch of subscribers that may be due at ``now``."""
+    """Plan one batch of subscribers that may be due at ``now``.
+
+    ``decided`` remembers decisions across batches: subscribers with the same cadence
+    and stored slot get the same answer, so a list of any size needs only as many
+    time-zone computations as it has distinct schedules.
+    """
+    decided = {} if decided is None else decided
     report = PlanReport(examined=len(subs))
     decisions = []
     for sub in subs:
-        cadence = cadence_of(sub)
-        decision = due(
-            cadence,
-            sub.next_slot_at,
-            now,
-            settings.catch_up,
-            scheduled_from=sub.confirmed_at or sub.created_at,
-        )
+        # The start of the schedule only matters while no slot is stored.
+        key = (sub.cadence, sub.next_slot_at, None if sub.next_slot_at else sub.scheduled_from)
+        if key in decided:
+            decision = decided[key]
+        else:
+            decision = decided[key] = due(
+                sub.cadence,
+                sub.next_slot_at,
+                now,
+                settings.catch_up,
+                scheduled_from=sub.scheduled_from,
+            )
         if decision is not None:
-            decisions.append((sub, cadence, decision))
-    planned = [(sub, c, d) for sub, c, d in decisions if d.slot_at is not None]
-    ids = [sub.id for sub, _, _ in planned]
+            decisions.append((sub, decision))
+    planned = [(sub, d) for sub, d in decisions if d.slot_at is not None]
+    ids = [sub.id for sub, _ in planned]
     daily_ends = last_window_ends(session, ids, weekly=False) if ids else {}
     weekly_ends = last_window_ends(session, ids, weekly=True) if ids else {}
     rows = []
-    for sub, cadence, d in planned:
+    for sub, d in planned:
         assert d.slot_at is not None
+        cadence = sub.cadence
         weekly = cadence.is_weekly_slot(d.slot_at)
         rows.append(
             {
@@ -119,11 +235,18 @@ def plan_batch(
             }
         )
     report.digest_ids = _insert_ignoring_duplicates(session, rows)
-    report.missed = sum(1 for _, _, d in decisions if d.missed_slot_at is not None)
-    if decisions:
+    report.missed = sum(1 for _, d in decisions if d.missed_slot_at is not None)
+    # Subscribers on the same schedule share their next slot: one UPDATE per
+    # distinct value instead of one per subscriber.
+    by_next: dict[datetime | None, list[int]] = defaultdict(list)
+    for sub, d in decisions:
+        by_next[d.next_slot_at].append(sub.id)
+    for next_slot_at, sub_ids in by_next.items():
         session.execute(
-            update(Subscriber),
-            [{"id": sub.id, "next_slot_at": d.next_slot_at} for sub, _, d in decisions],
+            update(Subscriber)
+            .where(id_in(Subscriber.id, sub_ids))
+            .values(next_slot_at=next_slot_at)
+            .execution_options(synchronize_session=False)
         )
     return report
 
@@ -137,25 +260,14 @@ def plan(database_url: str, settings: Settings, now: datetime) -> PlanReport:
     """
     total = PlanReport()
     last_id = 0
+    decided: DueCache = {}
     while True:
         with unit_of_work(database_url) as session:
-            query = (
-                select(Subscriber)
-                .where(
-                    Subscriber.status == "active",
-                    Subscriber.id > last_id,
-                    or_(Subscriber.next_slot_at.is_(None), Subscriber.next_slot_at <= now),
-                    Subscriber.subscriptions.any(),
-                )
-                .order_by(Subscriber.id)
-                .limit(settings.batch_size)
-                .options(selectinload(Subscriber.subscriptions))
-            )
-            subs = list(session.scalars(query))
-            if not subs:
+            found = candidates(session, last_id, now, PLAN_BATCH)
+            if found is None:
                 break
-            last_id = subs[-1].id
-            report = plan_batch(session, subs, now, settings)
+            last_id, subs = found
+            report = plan_batch(session, subs, now, settings, decided)
         total.digest_ids.extend(report.digest_ids)
         total.missed += report.missed
         total.examined += report.examined
