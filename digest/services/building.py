@@ -8,13 +8,14 @@ their topics and the ledger rows that matter are each read in one query.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
+from digest.db.bulk import insert_rows, update_rows
 from digest.db.models import (
     Article,
     ArticleTopic,
@@ -25,6 +26,7 @@ from digest.db.models import (
     Subscriber,
     Subscription,
     Suppression,
+    id_in,
     table_of,
 )
 from digest.domain.selection import (
@@ -38,10 +40,23 @@ from digest.domain.selection import (
 from digest.mail.message import make_message_id
 
 
+@dataclass(frozen=True)
+class Built:
+    """A digest just built, with what sending it needs, already in memory."""
+
+    delivery_id: int
+    digest: Digest
+    subscriber: Subscriber
+    email: str
+    message_id: str
+    sections: list[tuple[int, list[int]]]  # (topic id, article ids), display order
+
+
 @dataclass
 class BuildReport:
     delivery_ids: list[int] = field(default_factory=list)
     skipped: int = 0
+    built: list[Built] = field(default_factory=list)
 
 
 def topic_windows(digest: Digest, subscriptions: list[Subscription]) -> list[TopicWindow]:
@@ -88,31 +103,47 @@ def load_candidates(
         topics_of[article_id].add(topic_id)
         info[article_id] = (published, ingested, pinned, held)
     subscriber_ids = {d.subscriber_id for d, _ in pairs}
-    sent: set[tuple[int, int]] = set()
+    sent_to: dict[int, set[int]] = defaultdict(set)
     if info:
         rows_sent = session.execute(
             select(SentArticle.subscriber_id, SentArticle.article_id).where(
-                SentArticle.subscriber_id.in_(subscriber_ids),
-                SentArticle.article_id.in_(list(info)),
+                id_in(SentArticle.subscriber_id, subscriber_ids),
+                id_in(SentArticle.article_id, info),
             )
         )
-        sent = {(subscriber_id, article_id) for subscriber_id, article_id in rows_sent}
+        for subscriber_id, article_id in rows_sent:
+            sent_to[subscriber_id].add(article_id)
+    articles_of: dict[int, list[int]] = defaultdict(list)
+    for article_id, topic_ids in topics_of.items():
+        for topic_id in topic_ids:
+            articles_of[topic_id].append(article_id)
+    # Subscribers with the same topics share their candidates, except for what the
+    # ledger says they already received (rare: windows start where the last ended).
+    shared: dict[frozenset[int], list[Candidate]] = {}
     result: dict[int, list[Candidate]] = {}
     for digest, windows in pairs:
-        wanted = {w.topic_id for w in windows}
-        result[digest.id] = [
-            Candidate(
-                article_id=aid,
-                topic_ids=frozenset(topics_of[aid] & wanted),
-                published_at=published,
-                ingested_at=ingested,
-                pinned=pinned,
-                held=held,
-                already_sent=(digest.subscriber_id, aid) in sent,
-            )
-            for aid, (published, ingested, pinned, held) in info.items()
-            if topics_of[aid] & wanted
-        ]
+        wanted = frozenset(w.topic_id for w in windows)
+        base = shared.get(wanted)
+        if base is None:
+            ids = sorted({a for t in wanted for a in articles_of[t]})
+            base = shared[wanted] = [
+                Candidate(
+                    article_id=aid,
+                    topic_ids=frozenset(topics_of[aid] & wanted),
+                    published_at=info[aid][0],
+                    ingested_at=info[aid][1],
+                    pinned=info[aid][2],
+                    held=info[aid][3],
+                )
+                for aid in ids
+            ]
+        if sent_to.get(digest.subscriber_id):
+            received = sent_to[digest.subscriber_id]
+            result[digest.id] = [
+                replace(c, already_sent=True) if c.article_id in received else c for c in base
+            ]
+        else:
+            result[digest.id] = base
     return result
 
 
@@ -134,15 +165,25 @@ def selections_for(
 
 
 def build(
-    session: Session, digest_ids: list[int], settings: Settings, now: datetime
+    session: Session,
+    digest_ids: list[int],
+    settings: Settings,
+    now: datetime,
+    *,
+    claim: bool = False,
 ) -> BuildReport:
     """Select the articles of the planned digests among ``digest_ids`` and queue a
-    delivery for each one that has any; the others are recorded as skipped."""
+    delivery for each one that has any; the others are recorded as skipped.
+
+    With ``claim`` the deliveries are created already claimed by the caller (status
+    'sending', as :func:`digest.services.delivering.claim` would leave them), for a
+    caller that sends them at once.
+    """
     report = BuildReport()
     digests = list(
         session.scalars(
             select(Digest)
-            .where(Digest.id.in_(digest_ids), Digest.status == "planned")
+            .where(id_in(Digest.id, digest_ids), Digest.status == "planned")
             .order_by(Digest.id)
             .with_for_update(skip_locked=True)
         )
@@ -153,7 +194,7 @@ def build(
         s.id: s
         for s in session.scalars(
             select(Subscriber)
-            .where(Subscriber.id.in_({d.subscriber_id for d in digests}))
+            .where(id_in(Subscriber.id, {d.subscriber_id for d in digests}))
             .options(selectinload(Subscriber.subscriptions))
         )
     }
@@ -165,6 +206,8 @@ def build(
     selections = selections_for(session, digests, subs, settings)
     links: list[dict[str, object]] = []
     deliveries: list[dict[str, object]] = []
+    skipped: list[dict[str, object]] = []
+    pending: dict[int, tuple[Digest, Subscriber, str, list[tuple[int, list[int]]]]] = {}
     for digest in digests:
         sub = subs[digest.subscriber_id]
         selection = selections[digest.id]
@@ -176,8 +219,9 @@ def build(
         elif selection.empty:
             reason = "nothing new"
         if reason:
-            digest.status, digest.reason, digest.built_at = "skipped", reason, now
-            report.skipped += 1
+            skipped.append(
+                {"id": digest.id, "status": "skipped", "reason": reason, "built_at": now}
+            )
             continue
         position = 0
         for topic_id, article_ids in selection.sections:
@@ -191,26 +235,37 @@ def build(
                     }
                 )
                 position += 1
-        digest.status, digest.built_at = "built", now
+        message_id = make_message_id(settings.from_domain)
+        pending[digest.id] = (digest, sub, message_id, selection.sections)
         deliveries.append(
             {
                 "digest_id": digest.id,
                 "subscriber_id": sub.id,
                 "email": sub.email,
-                "message_id": make_message_id(settings.from_domain),
-                "status": "queued",
+                "message_id": message_id,
+                "status": "sending" if claim else "queued",
                 "attempts": 0,
+                "claimed_at": now if claim else None,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-    if links:
-        session.execute(insert(table_of(DigestArticle)), links)
-    # One multi-row INSERT for the batch, not one per delivery.
-    ids: list[int] = []
-    if deliveries:
-        ids = list(session.scalars(insert(Delivery).returning(Delivery.id), deliveries))
-    report.delivery_ids = sorted(ids)
+    # A fixed number of statements whatever the batch size.
+    update_rows(session, table_of(Digest), skipped)
+    report.skipped = len(skipped)
+    if pending:
+        session.execute(
+            update(Digest)
+            .where(id_in(Digest.id, pending))
+            .values(status="built", built_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    insert_rows(session, table_of(DigestArticle), links)
+    created = insert_rows(session, table_of(Delivery), deliveries, returning=["id", "digest_id"])
+    for delivery_id, digest_id in sorted(created):
+        digest, sub, message_id, sections = pending[digest_id]
+        report.built.append(Built(delivery_id, digest, sub, sub.email, message_id, sections))
+    report.delivery_ids = [b.delivery_id for b in report.built]
     return report
 
 

@@ -7,10 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from digest.config import Settings, secret_key
-from digest.db.models import Article, Digest, DigestArticle, Subscriber, Topic
+from digest.db.models import Article, Digest, DigestArticle, Subscriber, Topic, id_in
 from digest.domain.content import ArticleView, DigestContent, Recipient, Section
 from digest.tokens import make_token
 
@@ -63,32 +63,51 @@ def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
     )
 
 
-def contents(
-    session: Session, digests: list[Digest], subscribers: dict[int, Subscriber]
-) -> dict[int, DigestContent]:
-    """The content of each built digest, from its stored article list (two queries)."""
-    ids = [d.id for d in digests]
+Sections = list[tuple[int, list[int]]]  # (topic id, article ids), display order
+
+
+def stored_sections(session: Session, digest_ids: list[int]) -> dict[int, Sections]:
+    """The article list each digest was built with (one query)."""
+    result: dict[int, Sections] = defaultdict(list)
     rows = session.execute(
-        select(DigestArticle.digest_id, DigestArticle.topic_id, Article)
-        .join(Article, Article.id == DigestArticle.article_id)
-        .where(DigestArticle.digest_id.in_(ids))
+        select(DigestArticle.digest_id, DigestArticle.topic_id, DigestArticle.article_id)
+        .where(id_in(DigestArticle.digest_id, digest_ids))
         .order_by(DigestArticle.digest_id, DigestArticle.position)
-    ).all()
-    topic_ids = {topic_id for _, topic_id, _ in rows}
-    topics = {t.id: t for t in session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))}
-    views: dict[int, ArticleView] = {}
-    sections: dict[int, dict[int, list[ArticleView]]] = defaultdict(dict)
-    for digest_id, topic_id, article in rows:
-        view = views.get(article.id)
-        if view is None:
-            view = views[article.id] = article_view(article)
-        sections[digest_id].setdefault(topic_id, []).append(view)
+    )
+    for digest_id, topic_id, article_id in rows:
+        sections = result[digest_id]
+        if not sections or sections[-1][0] != topic_id:
+            sections.append((topic_id, []))
+        sections[-1][1].append(article_id)
+    return result
+
+
+def contents(
+    session: Session,
+    digests: list[Digest],
+    subscribers: dict[int, Subscriber],
+    sections: dict[int, Sections] | None = None,
+) -> dict[int, DigestContent]:
+    """The content of each built digest: from ``sections`` when the caller has them
+    in memory, else from the stored article lists. The articles and topics are read
+    once for the whole batch."""
+    if sections is None:
+        sections = stored_sections(session, [d.id for d in digests])
+    article_ids = {a for d in digests for _, ids in sections.get(d.id, []) for a in ids}
+    topic_ids = {t for d in digests for t, _ in sections.get(d.id, [])}
+    views = {
+        article.id: article_view(article)
+        for article in session.scalars(
+            select(Article).where(id_in(Article.id, article_ids)).options(lazyload(Article.topics))
+        )
+    }
+    topics = {t.id: t for t in session.scalars(select(Topic).where(id_in(Topic.id, topic_ids)))}
     result = {}
     for d in digests:
         result[d.id] = DigestContent(
             sections=tuple(
-                Section(topics[t].slug, topics[t].name, tuple(items))
-                for t, items in sections[d.id].items()
+                Section(topics[t].slug, topics[t].name, tuple(views[a] for a in ids))
+                for t, ids in sections.get(d.id, [])
             ),
             slot_at=d.slot_at,
             timezone=subscribers[d.subscriber_id].timezone,

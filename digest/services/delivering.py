@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
+from digest.db.bulk import insert_rows, update_rows
 from digest.db.engine import unit_of_work
 from digest.db.models import (
     Delivery,
@@ -30,13 +31,17 @@ from digest.db.models import (
     SentArticle,
     Subscriber,
     Suppression,
+    UTCDateTime,
+    id_in,
     table_of,
 )
 from digest.domain import delivery as rules
+from digest.domain.content import DigestContent
 from digest.domain.delivery import Reply
 from digest.mail.message import build_message
 from digest.mail.sender import Sender
 from digest.rendering import render_digest
+from digest.services.building import Built
 from digest.services.composing import contents, recipient_for
 
 Clock = Callable[[], datetime]
@@ -67,7 +72,7 @@ def claim(session: Session, ids: list[int], now: datetime) -> list[int]:
     stmt = (
         update(Delivery)
         .where(
-            Delivery.id.in_(ids),
+            id_in(Delivery.id, ids),
             or_(
                 Delivery.status == rules.QUEUED,
                 (Delivery.status == rules.DEFERRED) & (Delivery.next_attempt_at <= now),
@@ -87,23 +92,51 @@ class Outgoing:
     blocked: str | None = None
 
 
+def _outgoing(
+    delivery_id: int,
+    email: str,
+    message_id: str,
+    sub: Subscriber,
+    content: DigestContent,
+    settings: Settings,
+    now: datetime,
+) -> Outgoing:
+    recipient = recipient_for(sub, settings)
+    rendered = render_digest(
+        content, recipient, list_name=settings.list_name, base_url=settings.base_url
+    )
+    data = build_message(
+        from_header=settings.from_header,
+        to_addr=email,
+        to_name=sub.name,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id,
+        date=now,
+        list_id=settings.list_id,
+        unsubscribe_url=recipient.unsubscribe_url,
+    )
+    return Outgoing(delivery_id, email, data)
+
+
 def prepare(session: Session, ids: list[int], settings: Settings, now: datetime) -> list[Outgoing]:
     """Render the claimed deliveries; addresses that may no longer be mailed are
     marked blocked (checked again here, at send time, not only when planned)."""
     deliveries = list(
-        session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
+        session.scalars(select(Delivery).where(id_in(Delivery.id, ids)).order_by(Delivery.id))
     )
     digests = {
         d.id: d
         for d in session.scalars(
-            select(Digest).where(Digest.id.in_([x.digest_id for x in deliveries]))
+            select(Digest).where(id_in(Digest.id, [x.digest_id for x in deliveries]))
         )
     }
     subs = {
         s.id: s
         for s in session.scalars(
             select(Subscriber)
-            .where(Subscriber.id.in_([x.subscriber_id for x in deliveries]))
+            .where(id_in(Subscriber.id, [x.subscriber_id for x in deliveries]))
             .options(selectinload(Subscriber.subscriptions))
         )
     }
@@ -118,31 +151,40 @@ def prepare(session: Session, ids: list[int], settings: Settings, now: datetime)
         sub = subs[delivery.subscriber_id]
         if sub.status != "active":
             out.append(Outgoing(delivery.id, delivery.email, None, f"subscriber is {sub.status}"))
-            continue
-        if delivery.email in suppressed or sub.email in suppressed:
+        elif delivery.email in suppressed or sub.email in suppressed:
             out.append(Outgoing(delivery.id, delivery.email, None, "address is suppressed"))
-            continue
-        recipient = recipient_for(sub, settings)
-        email = render_digest(
-            content[delivery.digest_id],
-            recipient,
-            list_name=settings.list_name,
-            base_url=settings.base_url,
-        )
-        data = build_message(
-            from_header=settings.from_header,
-            to_addr=delivery.email,
-            to_name=sub.name,
-            subject=email.subject,
-            text=email.text,
-            html=email.html,
-            message_id=delivery.message_id,
-            date=now,
-            list_id=settings.list_id,
-            unsubscribe_url=recipient.unsubscribe_url,
-        )
-        out.append(Outgoing(delivery.id, delivery.email, data))
+        else:
+            out.append(
+                _outgoing(
+                    delivery.id,
+                    delivery.email,
+                    delivery.message_id,
+                    sub,
+                    content[delivery.digest_id],
+                    settings,
+                    now,
+                )
+            )
     return out
+
+
+def prepare_built(
+    session: Session, built: list[Built], settings: Settings, now: datetime
+) -> list[Outgoing]:
+    """Render digests just built and claimed in this transaction, from what building
+    already holds in memory (their subscribers were checked as they were built)."""
+    content = contents(
+        session,
+        [b.digest for b in built],
+        {b.subscriber.id: b.subscriber for b in built},
+        {b.digest.id: b.sections for b in built},
+    )
+    return [
+        _outgoing(
+            b.delivery_id, b.email, b.message_id, b.subscriber, content[b.digest.id], settings, now
+        )
+        for b in built
+    ]
 
 
 def _insert(session: Session) -> Callable[..., Any]:
@@ -190,7 +232,7 @@ def record(
                 Delivery.subscriber_id,
                 Delivery.email,
             )
-            .where(Delivery.id.in_(ids))
+            .where(id_in(Delivery.id, ids))
             .with_for_update()
         )
     }
@@ -252,18 +294,12 @@ def record(
         change.update(status=status, attempts=count, last_text=text)
         changes.append(change)
         statuses[row.id] = status
-    if changes:
-        session.execute(update(Delivery), changes)
-    if attempt_rows:
-        # Core inserts of the tables: one compiled statement, executed for many rows.
-        session.execute(insert(table_of(DeliveryAttempt)), attempt_rows)
+    update_rows(session, table_of(Delivery), changes)
+    insert_rows(session, table_of(DeliveryAttempt), attempt_rows)
     if sent_digests:
-        _insert_ledger(session, sent_digests, now)
-        session.execute(
-            update(Digest).where(Digest.id.in_(list(sent_digests))).values(status="sent")
-        )
-    if digest_changes:
-        session.execute(update(Digest), digest_changes)
+        _insert_ledger(session, list(sent_digests), now)
+        session.execute(update(Digest).where(id_in(Digest.id, sent_digests)).values(status="sent"))
+    update_rows(session, table_of(Digest), digest_changes)
     for subscriber_id, email, text in bounced:
         _suppress(session, email, "hard_bounce", text, now)
         session.execute(
@@ -274,36 +310,45 @@ def record(
     return statuses
 
 
-def _insert_ledger(session: Session, sent: dict[int, int], now: datetime) -> None:
-    """The sent-ledger rows of the digests just sent (``sent``: digest id to
-    subscriber id): every article each one carried."""
-    links = session.execute(
-        select(DigestArticle.digest_id, DigestArticle.article_id).where(
-            DigestArticle.digest_id.in_(list(sent))
-        )
-    ).all()
-    rows = [
-        {"subscriber_id": sent[d], "article_id": a, "digest_id": d, "sent_at": now}
-        for d, a in links
-    ]
-    if rows:
-        session.execute(_insert(session)(table_of(SentArticle)).on_conflict_do_nothing(), rows)
+def _insert_ledger(session: Session, digest_ids: list[int], now: datetime) -> None:
+    """The sent-ledger rows of the digests just sent: every article each one carried,
+    copied inside the database in one statement."""
+    ledger = table_of(SentArticle)
+    rows = (
+        select(Digest.subscriber_id, DigestArticle.article_id, Digest.id, literal(now, UTCDateTime))
+        .join(Digest, Digest.id == DigestArticle.digest_id)
+        .where(id_in(DigestArticle.digest_id, digest_ids))
+    )
+    session.execute(
+        _insert(session)(ledger)
+        .from_select(["subscriber_id", "article_id", "digest_id", "sent_at"], rows)
+        .on_conflict_do_nothing()
+    )
 
 
 def send_deliveries(
     database_url: str, ids: list[int], settings: Settings, sender: Sender, clock: Clock
 ) -> SendReport:
     """Send the deliveries among ``ids`` that are ready, over one connection."""
-    report = SendReport()
     if not ids:
-        return report
+        return SendReport()
     with unit_of_work(database_url) as session:
         claimed = claim(session, ids, clock())
-    report.not_claimed = len(ids) - len(claimed)
     if not claimed:
-        return report
+        return SendReport(not_claimed=len(ids))
     with unit_of_work(database_url) as session:
         outgoing = prepare(session, claimed, settings, clock())
+    report = send_outgoing(database_url, outgoing, settings, sender, clock)
+    report.not_claimed = len(ids) - len(claimed)
+    return report
+
+
+def send_outgoing(
+    database_url: str, outgoing: list[Outgoing], settings: Settings, sender: Sender, clock: Clock
+) -> SendReport:
+    """Send claimed, rendered deliveries over one connection and record the outcomes
+    in groups as the relay answers."""
+    report = SendReport()
     pending: list[Attempt] = []
     oldest = 0.0
 

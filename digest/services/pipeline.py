@@ -20,7 +20,9 @@ from digest.services.delivering import (
     LOST_AFTER,
     Clock,
     SendReport,
+    prepare_built,
     send_deliveries,
+    send_outgoing,
 )
 from digest.services.planning import PlanReport, plan
 
@@ -55,11 +57,15 @@ def build_and_send(
 ) -> RunReport:
     """Build a batch of planned digests and send what they produced."""
     result = RunReport()
+    # Built, claimed and rendered in one transaction, from what building has in
+    # memory; committed before the first byte goes to the relay.
     with unit_of_work(database_url) as session:
-        built = building.build(session, digest_ids, settings, clock())
+        now = clock()
+        built = building.build(session, digest_ids, settings, now, claim=True)
+        outgoing = prepare_built(session, built.built, settings, now)
     result.skipped = built.skipped
     result.delivery_ids = built.delivery_ids
-    result.add(send_deliveries(database_url, built.delivery_ids, settings, sender, clock))
+    result.add(send_outgoing(database_url, outgoing, settings, sender, clock))
     return result
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
+from digest.db.bulk import insert_rows
 from digest.db.engine import unit_of_work
 from digest.db.models import Digest, Subscriber, Subscription, id_in, table_of
 from digest.domain.schedule import Cadence, Due, due
@@ -78,47 +78,16 @@ class Candidate:
     scheduled_from: datetime
 
 
-# Column order of the digests a tick inserts, with their PostgreSQL array types.
-_DIGEST_COLUMNS = (
-    ("subscriber_id", "integer"),
-    ("slot_at", "timestamp"),
-    ("includes_daily", "boolean"),
-    ("includes_weekly", "boolean"),
-    ("daily_since", "timestamp"),
-    ("weekly_since", "timestamp"),
-    ("window_end", "timestamp"),
-    ("status", "text"),
-    ("created_at", "timestamp"),
-)
-
-
-def _naive_utc(value: Any) -> Any:
-    return value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) else value
-
-
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert digests, skipping (subscriber, slot) pairs that exist; returns new ids."""
-    if not rows:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        # One array per column and unnest(): a statement of fixed size whatever the
-        # number of rows, so neither the driver nor the server parses thousands of
-        # placeholders. (Timestamps are stored as naive UTC, see UTCDateTime.)
-        names = ", ".join(name for name, _ in _DIGEST_COLUMNS)
-        arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _DIGEST_COLUMNS)
-        unnest = text(
-            f"INSERT INTO digests ({names}) SELECT * FROM unnest({arrays}) "
-            "ON CONFLICT (subscriber_id, slot_at) DO NOTHING RETURNING id"
-        )
-        params = {name: [_naive_utc(r[name]) for r in rows] for name, _ in _DIGEST_COLUMNS}
-        return list(session.scalars(unnest, params))
-    table = table_of(Digest)
-    many = (
-        sqlite.insert(table)
-        .on_conflict_do_nothing(index_elements=["subscriber_id", "slot_at"])
-        .returning(table.c.id)
+    inserted = insert_rows(
+        session,
+        table_of(Digest),
+        rows,
+        returning=["id"],
+        skip_conflicts=["subscriber_id", "slot_at"],
     )
-    return list(session.scalars(many, rows))
+    return sorted(id_ for (id_,) in inserted)
 
 
 def candidates(
