@@ -189,6 +189,34 @@ def quoted_printable(text: str) -> bytes:
     return encoded.replace(b"\n", b"\r\n")
 
 
+@lru_cache(maxsize=20_000)
+def _shared_block(text: str) -> bytes:
+    # Blocks are the same string objects message after message: their hash is
+    # computed once, so a hit costs a dictionary lookup.
+    return quoted_printable(text)
+
+
+def quoted_printable_parts(parts: Sequence[str]) -> bytes:
+    """The quoted-printable form of ``"".join(parts)``, reusing the encoding of the
+    inner parts (blocks shared between messages) from one message to the next.
+
+    Quoted-printable encodes line by line, so text cut at line ends encodes to the
+    concatenation of its pieces' encodings. A part that does not end a line is
+    joined to the next before encoding."""
+    out: list[bytes] = []
+    pending: list[str] = []
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
+        pending.append(part)
+        if part.endswith("\n") or i == last:
+            if len(pending) == 1 and 0 < i < last:
+                out.append(_shared_block(part))
+            else:
+                out.append(quoted_printable("".join(pending)))
+            pending = []
+    return b"".join(out)
+
+
 def unsubscribe_target(url: str) -> str:
     """The URL as it may stand between angle brackets: controls removed, spaces,
     brackets and non-ASCII characters percent-encoded."""
@@ -202,14 +230,17 @@ def build_message(
     to_name: str | None,
     subject: str,
     text: str,
-    html: str,
+    html: str | Sequence[str],
     message_id: str,
     date: datetime,
     list_id: str,
     unsubscribe_url: str,
     extra_headers: Sequence[tuple[str, str]] = (),
 ) -> bytes:
-    """The complete message: headers, then ``multipart/alternative`` (text, HTML)."""
+    """The complete message: headers, then ``multipart/alternative`` (text, HTML).
+
+    ``html`` may come in parts (see :func:`quoted_printable_parts`), so blocks shared
+    between messages are not encoded again for each."""
     # '=_' never occurs in quoted-printable output, so the boundary cannot collide.
     boundary = f"=_digest_{secrets.token_hex(12)}"
     headers = [
@@ -235,7 +266,7 @@ def build_message(
         f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n{part_head}".encode(),
         quoted_printable(text),
         f"\r\n--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n{part_head}".encode(),
-        quoted_printable(html),
+        quoted_printable(html) if isinstance(html, str) else quoted_printable_parts(html),
         f"\r\n--{boundary}--\r\n".encode(),
     ]
     return b"".join(out)

@@ -53,6 +53,9 @@ class RenderedEmail:
     text: str
     html: str
     preheader: str
+    # ``html`` cut at line ends: the recipient's head, the shared blocks (the same
+    # string objects for every reader of a block), the recipient's tail.
+    html_parts: tuple[str, ...] = ()
 
 
 @cache
@@ -101,7 +104,7 @@ def _inline_block(block: str) -> str:
 def _section_html(slug: str, name: str) -> str:
     def make() -> str:
         block = get_environment().get_template("digest/_section.html").render(name=name)
-        return _inline_block(block)
+        return _inline_block(block) + "\n"
 
     return blocks.get(("section", slug, name), make)
 
@@ -147,7 +150,7 @@ def _article_html(article: ArticleView, zone: str) -> str:
 
     def in_zone() -> str:
         block = blocks.get(_article_key("article", article, ""), inlined)
-        return block.replace(_WHEN, str(escape(local_time(article.published_at, zone))))
+        return block.replace(_WHEN, str(escape(local_time(article.published_at, zone)))) + "\n"
 
     return blocks.get(_article_key("article-in-zone", article, zone), in_zone)
 
@@ -193,14 +196,15 @@ def subject_of(content: DigestContent, list_name: str) -> str:
     return one_line(text)
 
 
-def _html(content: DigestContent, recipient: Recipient, preheader: str, list_name: str) -> str:
+def _html_parts(
+    content: DigestContent, recipient: Recipient, preheader: str, list_name: str
+) -> tuple[str, ...]:
     zone = content.timezone
     rows: list[str] = []
     for section in content.sections:
         rows.append(_section_html(section.topic_slug, section.topic_name))
         rows.extend(_article_html(a, zone) for a in section.articles)
     values = {
-        "content": "".join(rows),
         "greeting": str(escape(_greeting(recipient))),
         "reason": str(escape(recipient.reason)),
         "preferences_url": str(escape(recipient.preferences_url)),
@@ -208,8 +212,10 @@ def _html(content: DigestContent, recipient: Recipient, preheader: str, list_nam
         "email": str(escape(recipient.email)),
         "preheader": str(escape(preheader)),
     }
-    # One pass: text inside the substituted values is never substituted again.
-    return _SLOT_RE.sub(lambda m: values[m.group(1)], _shell(list_name))
+    before, _, after = _shell(list_name).partition(str(_slot("content")))
+    # One pass each: text inside the substituted values is never substituted again.
+    head, tail = (_SLOT_RE.sub(lambda m: values[m.group(1)], half) for half in (before, after))
+    return (head, *rows, tail)
 
 
 def _text(content: DigestContent, recipient: Recipient) -> str:
@@ -246,9 +252,11 @@ def render_digest(
     Every link in the email is absolute already (articles, the recipient's signed
     links), so ``base_url`` does not change the output."""
     preheader = preheader_of(content)
+    parts = _html_parts(content, recipient, preheader, list_name)
     return RenderedEmail(
         subject=subject_of(content, list_name),
         text=_text(content, recipient),
-        html=_html(content, recipient, preheader, list_name),
+        html="".join(parts),
         preheader=preheader,
+        html_parts=parts,
     )

@@ -117,8 +117,21 @@ def load_candidates(
     for article_id, topic_ids in topics_of.items():
         for topic_id in topic_ids:
             articles_of[topic_id].append(article_id)
-    # Subscribers with the same topics share their candidates, except for what the
-    # ledger says they already received (rare: windows start where the last ended).
+    # One candidate per article for the whole batch, carrying all its topics
+    # (selection only looks at the topics due in each digest); subscribers with the
+    # same topics share one list, except for what the ledger says they already
+    # received (rare: a window starts where the last one ended).
+    candidate = {
+        aid: Candidate(
+            article_id=aid,
+            topic_ids=frozenset(topics_of[aid]),
+            published_at=published,
+            ingested_at=ingested,
+            pinned=pinned,
+            held=held,
+        )
+        for aid, (published, ingested, pinned, held) in info.items()
+    }
     shared: dict[frozenset[int], list[Candidate]] = {}
     result: dict[int, list[Candidate]] = {}
     for digest, windows in pairs:
@@ -126,19 +139,9 @@ def load_candidates(
         base = shared.get(wanted)
         if base is None:
             ids = sorted({a for t in wanted for a in articles_of[t]})
-            base = shared[wanted] = [
-                Candidate(
-                    article_id=aid,
-                    topic_ids=frozenset(topics_of[aid] & wanted),
-                    published_at=info[aid][0],
-                    ingested_at=info[aid][1],
-                    pinned=info[aid][2],
-                    held=info[aid][3],
-                )
-                for aid in ids
-            ]
-        if sent_to.get(digest.subscriber_id):
-            received = sent_to[digest.subscriber_id]
+            base = shared[wanted] = [candidate[a] for a in ids]
+        received = sent_to.get(digest.subscriber_id)
+        if received:
             result[digest.id] = [
                 replace(c, already_sent=True) if c.article_id in received else c for c in base
             ]

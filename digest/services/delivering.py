@@ -111,7 +111,7 @@ def _outgoing(
         to_name=sub.name,
         subject=rendered.subject,
         text=rendered.text,
-        html=rendered.html,
+        html=rendered.html_parts or rendered.html,
         message_id=message_id,
         date=now,
         list_id=settings.list_id,

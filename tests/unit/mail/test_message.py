@@ -13,7 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.mail.message import build_message, clean, make_message_id
+from digest.mail.message import (
+    _shared_block,
+    build_message,
+    clean,
+    make_message_id,
+    quoted_printable,
+    quoted_printable_parts,
+)
 
 TEXT = (
     "Héllo Zoë\n.a line starting with a dot\n.\nFrom the start of a line\ntrailing  \n"
@@ -258,3 +265,33 @@ def test_message_ids_are_unique_and_on_the_domain() -> None:
     ids = {make_message_id("news.example.org") for _ in range(10_000)}
     assert len(ids) == 10_000
     assert all(re.fullmatch(r"<[\w.]+@news\.example\.org>", i) for i in ids)
+
+
+TRICKY_LINES = st.lists(
+    st.one_of(
+        st.text(max_size=200),
+        st.sampled_from([".", ". leading dot", "From here", "trailing space ", "tab\t", "="]),
+        st.text(alphabet="=é€ x", min_size=70, max_size=90),  # escapes across the cut
+    ),
+    max_size=8,
+).map(lambda lines: "\n".join(lines))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(TRICKY_LINES, st.booleans()), max_size=6))
+def test_html_in_parts_encodes_exactly_like_the_whole(pieces: list[tuple[str, bool]]) -> None:
+    # Parts that end a line and parts that do not, as a renderer may produce them.
+    html = [text + "\n" if ends_line else text for text, ends_line in pieces]
+    assert quoted_printable_parts(html) == quoted_printable("".join(html))
+    assert parts(build(html=html)) == parts(build(html="".join(html)))
+
+
+def test_shared_blocks_are_encoded_once_across_messages() -> None:
+    block = '<tr><td style="padding:12px">Shared story \u2014 caf\u00e9</td></tr>\n' * 20
+    before = _shared_block.cache_info()
+    for i in range(5):
+        data = build(html=[f"<p>Hello {i}</p>\n", block, block, f"<p>bye {i}</p>"])
+        assert parts(data)[1] == crlf(f"<p>Hello {i}</p>\n" + block + block + f"<p>bye {i}</p>")
+    after = _shared_block.cache_info()
+    assert after.misses - before.misses <= 1
+    assert after.hits - before.hits >= 9

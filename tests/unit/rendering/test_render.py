@@ -172,7 +172,7 @@ def test_blocks_join_to_what_inlining_the_whole_email_would_give() -> None:
         stylesheet=Markup(stylesheet()),
         preheader_padding=Markup(PREHEADER_PADDING),
         preheader=email.preheader,
-        content=Markup("".join(rows)),
+        content=Markup("".join(row + "\n" for row in rows)),
         greeting="Hello Ana,",
         reason=r.reason,
         preferences_url=r.preferences_url,
