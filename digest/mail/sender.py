@@ -177,6 +177,22 @@ def _lost(exc: BaseException, timeout: float) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _data(client: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+    """DATA with ``data`` (CRLF line ends), as ``smtplib.SMTP.data`` sends it.
+
+    smtplib dot-stuffs with a regular expression over the whole message; a message
+    where no line starts with '.' (build_message never lets one) needs no stuffing,
+    and a search for one is a tenth of the cost."""
+    if data.startswith(b".") or b"\n." in data:
+        return client.data(data)
+    client.putcmd("data")
+    code, reply = client.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    client.send(data + b".\r\n" if data.endswith(b"\r\n") else data + b"\r\n.\r\n")
+    return client.getreply()
+
+
 class SMTPConnection:
     """One relay connection, opened on first use and reopened after it drops.
 
@@ -254,7 +270,7 @@ class SMTPConnection:
             code, msg = client.rcpt(recipient)
             if code not in (250, 251):
                 return self._failed(code, msg)
-            code, msg = client.data(data)
+            code, msg = _data(client, data)
             if not 200 <= code < 300:
                 return self._failed(code, msg)
             return _reply(code, msg)

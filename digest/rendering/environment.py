@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,10 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
+@lru_cache(maxsize=8192)
 def local_time(moment: datetime, zone: str) -> str:
-    """``Tue 24 Nov, 07:05`` in the reader's time zone."""
+    """``Tue 24 Nov, 07:05`` in the reader's time zone (the same few slots and zones
+    come back for every reader, so answers are kept)."""
     local = moment.astimezone(ZoneInfo(zone))
     # The day without a leading zero; strftime's %-d is not portable.
     return f"{local:%a} {local.day} {local:%b, %H:%M}"

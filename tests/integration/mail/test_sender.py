@@ -139,6 +139,26 @@ def test_a_message_is_accepted_and_arrives_intact() -> None:
     assert parsed["Subject"] == "Example News: l'été"
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Subject: plain\r\n\r\nno line starts with a dot\r\n",
+        b"Subject: no final line end\r\n\r\nlast line",
+        b".first line\r\n\r\n..two\r\n.\r\nend\r\n",
+        b"Subject: dots\r\n\r\nbody\r\n.\r\n.x\r\n",
+    ],
+    ids=["plain", "unterminated", "leading-dot", "lone-dot"],
+)
+def test_any_bytes_arrive_as_sent_whether_or_not_they_need_dot_stuffing(data: bytes) -> None:
+    with serve() as (relay, _, port), session(port) as conn:
+        reply = conn.send(FROM, "reader@example.org", data)
+        after = conn.send(FROM, "next@example.org", MESSAGE)
+    assert (reply.code, after.code) == (250, 250)
+    [(_, _, first), (_, _, second)] = relay.received
+    assert first == (data if data.endswith(b"\r\n") else data + b"\r\n")
+    assert second == MESSAGE
+
+
 def test_one_connection_for_a_batch() -> None:
     with serve() as (relay, _, port):
         sender = SMTPSender.from_url(f"smtp://127.0.0.1:{port}")
