@@ -70,6 +70,8 @@ class Settings:
     retry_max_age: timedelta = timedelta(days=3)
     catch_up: timedelta = timedelta(hours=6)
     batch_size: int = 200
+    # How long the beat lock outlives a beat that stopped renewing it (see workers/beat.py).
+    beat_lock_ttl: timedelta = timedelta(seconds=30)
     max_articles_per_topic: int = 10
     max_articles_total: int = 30
     daily_lookback: timedelta = timedelta(days=2)
@@ -139,6 +141,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         catch_up=timedelta(seconds=_int("DIGEST_CATCH_UP", get("DIGEST_CATCH_UP", "21600"))),
         batch_size=_int("DIGEST_BATCH_SIZE", get("DIGEST_BATCH_SIZE", "200"), 1),
+        beat_lock_ttl=timedelta(
+            seconds=_int("DIGEST_BEAT_LOCK_TTL", get("DIGEST_BEAT_LOCK_TTL", "30"), 3)
+        ),
     )
     return settings
 

@@ -34,6 +34,8 @@ def _configure(sender: Celery, **_: Any) -> None:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         beat_schedule=beat_schedule(),
+        # Safe to run twice: only the holder of a Redis lock sends (workers/beat.py).
+        beat_scheduler="workers.beat:LockedScheduler",
         beat_schedule_filename=str(runtime_dir(settings) / "celerybeat-schedule"),
         timezone="UTC",
         enable_utc=True,
