@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -40,7 +41,8 @@ from digest.embedded import run_redis_server
 from digest.mail.capture import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-SLOT = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
+# The slot everyone is due in, unless beat plans it (then: the current hour).
+FIXED_SLOT = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
 ZONES = [
     "UTC",
     "Europe/London",
@@ -90,7 +92,7 @@ def drop_database(server_url: str, name: str) -> None:
     admin.dispose()
 
 
-def seed(db_url: str, subscribers: int, articles: int) -> None:
+def seed(db_url: str, subscribers: int, articles: int, slot: datetime) -> None:
     from digest.db.models import Article, ArticleTopic, Subscriber, Subscription, Topic
 
     rng = random.Random(7)
@@ -102,7 +104,7 @@ def seed(db_url: str, subscribers: int, articles: int) -> None:
         topic_ids = list(conn.scalars(select(Topic.id).order_by(Topic.id)))
         rows = []
         for i in range(articles):
-            published = SLOT - timedelta(minutes=rng.randint(10, 20 * 60))
+            published = slot - timedelta(minutes=rng.randint(10, 20 * 60))
             rows.append(
                 {
                     "guid": f"urn:bench:{i}",
@@ -131,7 +133,7 @@ def seed(db_url: str, subscribers: int, articles: int) -> None:
             subs = []
             for i in range(start, min(start + 5000, subscribers)):
                 zone = ZONES[i % len(ZONES)]
-                local = SLOT.astimezone(ZoneInfo(zone))
+                local = slot.astimezone(ZoneInfo(zone))
                 subs.append(
                     {
                         "email": f"reader{i}@example.net",
@@ -140,9 +142,9 @@ def seed(db_url: str, subscribers: int, articles: int) -> None:
                         "timezone": zone,
                         "hour": local.hour,
                         "weekday": (local.weekday() + 1) % 7,
-                        "next_slot_at": SLOT,
-                        "created_at": SLOT - timedelta(days=2),
-                        "confirmed_at": SLOT - timedelta(days=2),
+                        "next_slot_at": slot,
+                        "created_at": slot - timedelta(days=2),
+                        "confirmed_at": slot - timedelta(days=2),
                     }
                 )
             conn.execute(insert(Subscriber), subs)
@@ -196,6 +198,49 @@ def wait_listening(port: int, timeout: float = 10) -> None:
     raise SystemExit(f"the SMTP sink did not listen on port {port}")
 
 
+def start_beat(env: dict[str, str], folder: Path, log: Path, name: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(folder / f"{name}-schedule"),
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=folder,
+    )
+
+
+def wait_for(sink: Sink, count: int, timeout: float) -> None:
+    """Until the sink accepted ``count`` messages (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    while sink.accepted() < count:
+        sink.check()
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+
+
+_PLAN_DONE = re.compile(rb"Task digest\.plan\[[^\]]+\] succeeded in ([\d.]+)s: \{'planned': (\d+)")
+
+
+def plan_runs(logs: list[Path]) -> list[tuple[float, int]]:
+    """(seconds, digests planned) of every plan task the workers ran."""
+    return [
+        (float(seconds), int(count))
+        for log in logs
+        for seconds, count in _PLAN_DONE.findall(log.read_bytes())
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=2000)
@@ -209,6 +254,13 @@ def main() -> None:
         choices=["auto", "smtp-sink", "aiosmtpd"],
         default="auto",
         help="SMTP server to send to (auto: Postfix's smtp-sink when installed)",
+    )
+    parser.add_argument(
+        "--beats",
+        type=int,
+        default=0,
+        help="start this many beat processes and let beat plan the current hour's slot "
+        "(default: plan a fixed slot in this process and count its queries)",
     )
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument(
@@ -254,7 +306,12 @@ def main() -> None:
     try:
         upgrade(db_url)
         t = time.perf_counter()
-        seed(db_url, args.subscribers, args.articles)
+        slot = (
+            datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+            if args.beats
+            else FIXED_SLOT
+        )
+        seed(db_url, args.subscribers, args.articles, slot)
         seed_s = time.perf_counter() - t
         sink = start_sink(args.sink, port, folder, env)
         sinks.append(sink)
@@ -291,35 +348,49 @@ def main() -> None:
         wait_ready(logs)
         settings = get_settings()
 
-        start = time.perf_counter()
-        report = plan(db_url, settings, SLOT)
-        plan_s = time.perf_counter() - start
-
-        # The first batch runs here, with every SQL statement counted.
-        first = report.digest_ids[: settings.batch_size]
-        statements = 0
-
-        def count(*_: object) -> None:
-            nonlocal statements
-            statements += 1
-
         engine = get_engine(db_url)
-        event.listen(engine, "before_cursor_execute", count)
-        sender = SMTPSender.from_url(env["DIGEST_SMTP_URL"])
-        build_and_send(db_url, first, settings, sender, lambda: SLOT)
-        event.remove(engine, "before_cursor_execute", count)
-        queries_per_digest = statements / max(len(first), 1)
+        if args.beats:
+            # Beat plans the slot: several beats share one Redis, as on several machines.
+            start = time.perf_counter()
+            beat_logs = [folder / f"beat{b}.log" for b in range(args.beats)]
+            for b, log in enumerate(beat_logs):
+                children.append(start_beat(env, folder, log, f"beat{b}"))
+            planned = args.subscribers  # every subscriber is due in this hour
+            wait_for(sink, planned, args.timeout)
+            elapsed = time.perf_counter() - start
+            plans = plan_runs(logs)
+            plan_s: float | None = max((s for s, count in plans if count), default=None)
+            beats_sending = sum(
+                1 for log in beat_logs if b"Sending due task plan" in log.read_bytes()
+            )
+            queries_per_digest = None
+            measured = planned
+        else:
+            start = time.perf_counter()
+            report = plan(db_url, settings, slot)
+            plan_s = time.perf_counter() - start
+            planned = len(report.digest_ids)
 
-        rest = report.digest_ids[len(first) :]
-        start = time.perf_counter()
-        queue_digests(rest, SLOT.isoformat())
-        deadline = time.monotonic() + args.timeout
-        while sink.accepted() < len(report.digest_ids):
-            sink.check()
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - start
+            # The first batch runs here, with every SQL statement counted.
+            first = report.digest_ids[: settings.batch_size]
+            statements = 0
+
+            def count(*_: object) -> None:
+                nonlocal statements
+                statements += 1
+
+            event.listen(engine, "before_cursor_execute", count)
+            sender = SMTPSender.from_url(env["DIGEST_SMTP_URL"])
+            build_and_send(db_url, first, settings, sender, lambda: slot)
+            event.remove(engine, "before_cursor_execute", count)
+            queries_per_digest = statements / max(len(first), 1)
+
+            rest = report.digest_ids[len(first) :]
+            start = time.perf_counter()
+            queue_digests(rest, slot.isoformat())
+            wait_for(sink, planned, args.timeout)
+            elapsed = time.perf_counter() - start
+            plans, beats_sending, measured = [], 0, len(rest)
         time.sleep(1)  # anything sent twice would arrive now
         peak = max(tree_peak_rss_mb(c.pid) for c in children[: args.workers])
         received = list(sink.recipients())
@@ -354,18 +425,21 @@ def main() -> None:
         "workers": args.workers,
         "database": make_url(db_url).get_backend_name(),
         "sink": sink.kind,
-        "planned": len(report.digest_ids),
+        "beats": args.beats,
+        "planned": planned,
         "delivered": len(per_address),
         "duplicates": sum(n - 1 for n in per_address.values()),
         "sent_in_database": sent,
         "seed_s": round(seed_s, 2),
-        "plan_s": round(plan_s, 3),
+        "plan_s": None if plan_s is None else round(plan_s, 3),
         "slot_s": round(elapsed, 2),
-        "digests_per_s": round(len(rest) / elapsed, 1),
+        "digests_per_s": round(measured / elapsed, 1),
         "naive_per_s": round(naive_per_s, 1),
         "raw_smtp_per_s": round(raw_per_s, 1),
-        "queries_per_digest": round(queries_per_digest, 2),
+        "queries_per_digest": None if queries_per_digest is None else round(queries_per_digest, 2),
         "peak_worker_rss_mb": round(peak, 1),
+        "plan_runs": len(plans),
+        "beats_sending": beats_sending,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
     }
