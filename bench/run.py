@@ -33,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event, func, insert, select, text
+import redis
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bench.sinks import Sink, start_sink
@@ -157,6 +158,38 @@ def seed(db_url: str, subscribers: int, articles: int, slot: datetime) -> None:
         for start in range(0, len(subscriptions), 20000):
             conn.execute(insert(Subscription), subscriptions[start : start + 20000])
     engine.dispose()
+
+
+def counters(engine: Engine, broker: str) -> dict[str, float]:
+    """Server-side totals whose growth over the slot says what each digest costs:
+    commands Redis processed and, on PostgreSQL, commits, rows written and WAL."""
+    client = redis.Redis.from_url(broker.replace("redis+socket://", "unix://"))
+    values: dict[str, float] = {"redis_commands": client.info("stats")["total_commands_processed"]}
+    client.close()
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_stat_force_next_flush()"))
+            row = conn.execute(
+                text(
+                    "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted,"
+                    " pg_current_wal_lsn() - '0/0'::pg_lsn"
+                    " FROM pg_stat_database WHERE datname = current_database()"
+                )
+            ).one()
+        values.update(commits=row[0], rows_written=row[1], wal_bytes=float(row[2]))
+    return values
+
+
+def per_digest(
+    before: dict[str, float], after: dict[str, float], digests: int
+) -> dict[str, float | None]:
+    names = ("redis_commands", "commits", "rows_written", "wal_bytes")
+    return {
+        f"{name}_per_digest": round((after[name] - before[name]) / digests, 2)
+        if name in before and digests
+        else None
+        for name in names
+    }
 
 
 def tree_peak_rss_mb(pid: int) -> float:
@@ -349,6 +382,8 @@ def main() -> None:
         settings = get_settings()
 
         engine = get_engine(db_url)
+        time.sleep(1)  # statistics of the seeding settle
+        before = counters(engine, broker)
         if args.beats:
             # Beat plans the slot: several beats share one Redis, as on several machines.
             start = time.perf_counter()
@@ -392,6 +427,7 @@ def main() -> None:
             elapsed = time.perf_counter() - start
             plans, beats_sending, measured = [], 0, len(rest)
         time.sleep(1)  # anything sent twice would arrive now
+        costs = per_digest(before, counters(engine, broker), planned)
         peak = max(tree_peak_rss_mb(c.pid) for c in children[: args.workers])
         received = list(sink.recipients())
         with engine.connect() as conn:
@@ -438,6 +474,7 @@ def main() -> None:
         "raw_smtp_per_s": round(raw_per_s, 1),
         "queries_per_digest": None if queries_per_digest is None else round(queries_per_digest, 2),
         "peak_worker_rss_mb": round(peak, 1),
+        **costs,
         "plan_runs": len(plans),
         "beats_sending": beats_sending,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
