@@ -485,6 +485,8 @@ def main() -> None:
         print(f"{key:<{width}}  {value}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if figures["delivered"] != planned or figures["duplicates"]:
+        raise SystemExit("FAILED: a digest was not delivered exactly once")
 
 
 if __name__ == "__main__":
