@@ -55,3 +55,27 @@ def test_build_and_prepare_queries_do_not_grow_with_the_batch(world, mail_settin
     small = queries_for(world, mail_settings, db_url, 5, hour=7)
     large = queries_for(world, mail_settings, db_url, 60, hour=8)
     assert large == small, f"5 digests: {small} queries, 60 digests: {large}"
+
+
+def queries_to_build_and_render(world, settings, db_url: str, size: int, hour: int) -> int:  # type: ignore[no-untyped-def]
+    for i in range(size):
+        topics = "tech,trade" if i % 2 else "tech"
+        world.subscriber(f"s{hour}-{i}@example.org", topics, T0, hour=hour)
+    slot = SLOT.replace(hour=hour)
+    planned = planning.plan(db_url, settings, slot)
+    with counting(db_url) as statements, unit_of_work(db_url) as s:
+        built = building.build(s, planned.digest_ids, settings, slot, claim=True)
+        out = delivering.prepare_built(s, built.built, settings, slot)
+    assert len(out) == size and all(o.data for o in out)
+    return len(statements)
+
+
+def test_building_claiming_and_rendering_in_one_go_do_not_grow_with_the_batch(
+    world, mail_settings, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech", "trade")
+    for i in range(30):
+        world.article(f"a{i}", T0 - timedelta(hours=i % 20), ["tech", "trade"][i % 2 : i % 2 + 1])
+    small = queries_to_build_and_render(world, mail_settings, db_url, 5, hour=9)
+    large = queries_to_build_and_render(world, mail_settings, db_url, 80, hour=10)
+    assert large == small, f"5 digests: {small} queries, 80 digests: {large}"
