@@ -21,7 +21,7 @@ import re
 import secrets
 from collections.abc import Hashable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from markupsafe import Markup, escape
 
@@ -51,11 +51,14 @@ class RenderedEmail:
 
     subject: str
     text: str
-    html: str
     preheader: str
-    # ``html`` cut at line ends: the recipient's head, the shared blocks (the same
-    # string objects for every reader of a block), the recipient's tail.
-    html_parts: tuple[str, ...] = ()
+    # The HTML part cut at line ends: the recipient's head, the shared blocks (the
+    # same string objects for every reader of a block), the recipient's tail.
+    html_parts: tuple[str, ...]
+
+    @cached_property
+    def html(self) -> str:
+        return "".join(self.html_parts)
 
 
 @cache
@@ -252,11 +255,9 @@ def render_digest(
     Every link in the email is absolute already (articles, the recipient's signed
     links), so ``base_url`` does not change the output."""
     preheader = preheader_of(content)
-    parts = _html_parts(content, recipient, preheader, list_name)
     return RenderedEmail(
         subject=subject_of(content, list_name),
         text=_text(content, recipient),
-        html="".join(parts),
         preheader=preheader,
-        html_parts=parts,
+        html_parts=_html_parts(content, recipient, preheader, list_name),
     )

@@ -47,16 +47,18 @@ class Built:
     delivery_id: int
     digest: Digest
     subscriber: Subscriber
-    email: str
     message_id: str
     sections: list[tuple[int, list[int]]]  # (topic id, article ids), display order
 
 
 @dataclass
 class BuildReport:
-    delivery_ids: list[int] = field(default_factory=list)
     skipped: int = 0
     built: list[Built] = field(default_factory=list)
+
+    @property
+    def delivery_ids(self) -> list[int]:
+        return [b.delivery_id for b in self.built]
 
 
 def topic_windows(digest: Digest, subscriptions: list[Subscription]) -> list[TopicWindow]:
@@ -267,8 +269,7 @@ def build(
     created = insert_rows(session, table_of(Delivery), deliveries, returning=["id", "digest_id"])
     for delivery_id, digest_id in sorted(created):
         digest, sub, message_id, sections = pending[digest_id]
-        report.built.append(Built(delivery_id, digest, sub, sub.email, message_id, sections))
-    report.delivery_ids = [b.delivery_id for b in report.built]
+        report.built.append(Built(delivery_id, digest, sub, message_id, sections))
     return report
 
 

@@ -111,7 +111,7 @@ def _outgoing(
         to_name=sub.name,
         subject=rendered.subject,
         text=rendered.text,
-        html=rendered.html_parts or rendered.html,
+        html=rendered.html_parts,
         message_id=message_id,
         date=now,
         list_id=settings.list_id,
@@ -181,7 +181,13 @@ def prepare_built(
     )
     return [
         _outgoing(
-            b.delivery_id, b.email, b.message_id, b.subscriber, content[b.digest.id], settings, now
+            b.delivery_id,
+            b.subscriber.email,
+            b.message_id,
+            b.subscriber,
+            content[b.digest.id],
+            settings,
+            now,
         )
         for b in built
     ]

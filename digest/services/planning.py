@@ -34,14 +34,19 @@ class PlanReport:
     examined: int = 0
 
 
-def cadence_of(sub: Subscriber) -> Cadence:
-    freqs = {s.frequency for s in sub.subscriptions}
+def cadence_from(timezone: str, hour: int, weekday: int, frequencies: set[str]) -> Cadence:
     return Cadence(
-        timezone=sub.timezone,
-        hour=sub.hour,
-        weekday=sub.weekday,
-        has_daily="daily" in freqs,
-        has_weekly="weekly" in freqs,
+        timezone=timezone,
+        hour=hour,
+        weekday=weekday,
+        has_daily="daily" in frequencies,
+        has_weekly="weekly" in frequencies,
+    )
+
+
+def cadence_of(sub: Subscriber) -> Cadence:
+    return cadence_from(
+        sub.timezone, sub.hour, sub.weekday, {s.frequency for s in sub.subscriptions}
     )
 
 
@@ -68,7 +73,7 @@ PLAN_BATCH = 2000
 
 
 @dataclass(frozen=True)
-class Candidate:
+class Schedulable:
     """What planning needs to know of one subscriber (no ORM objects: a slot may
     examine every subscriber on the list)."""
 
@@ -92,7 +97,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
 
 def candidates(
     session: Session, after_id: int, now: datetime, limit: int
-) -> tuple[int, list[Candidate]] | None:
+) -> tuple[int, list[Schedulable]] | None:
     """Among the next ``limit`` active subscribers (by id, after ``after_id``) that
     may be due at ``now``, those who follow something, with the last id examined;
     None when no subscriber is left."""
@@ -123,15 +128,9 @@ def candidates(
     ):
         freqs[subscriber_id].add(frequency)
     return rows[-1][0], [
-        Candidate(
+        Schedulable(
             id=sid,
-            cadence=Cadence(
-                timezone=tz,
-                hour=hour,
-                weekday=weekday,
-                has_daily="daily" in freqs[sid],
-                has_weekly="weekly" in freqs[sid],
-            ),
+            cadence=cadence_from(tz, hour, weekday, freqs[sid]),
             next_slot_at=next_slot_at,
             scheduled_from=scheduled_from,
         )
@@ -148,7 +147,7 @@ DueCache = dict[tuple[Cadence, datetime | None, datetime | None], Due | None]
 
 def plan_batch(
     session: Session,
-    subs: list[Candidate],
+    subs: list[Schedulable],
     now: datetime,
     settings: Settings,
     decided: DueCache | None = None,

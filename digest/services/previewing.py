@@ -105,7 +105,7 @@ def preview_next(database_url: str, settings: Settings, email: str, now: datetim
             to_name=sub.name,
             subject=rendered.subject,
             text=rendered.text,
-            html=rendered.html,
+            html=rendered.html_parts,
             message_id=make_message_id(settings.from_domain),
             date=now,
             list_id=settings.list_id,
