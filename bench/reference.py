@@ -17,7 +17,7 @@ from email.utils import format_datetime, make_msgid
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from digest.config import Settings
+from digest.config import Branding, Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import Digest, Subscriber
 from digest.domain.content import DigestContent, Recipient
@@ -50,7 +50,7 @@ def sample(settings: Settings, limit: int) -> list[tuple[DigestContent, Recipien
         ]
 
 
-def naive_html(content: DigestContent, recipient: Recipient, list_name: str) -> str:
+def naive_html(content: DigestContent, recipient: Recipient, brand: Branding) -> str:
     """The whole email rendered and inlined in one go, as if nothing were cached."""
     env = get_environment()
     zone = content.timezone
@@ -66,7 +66,7 @@ def naive_html(content: DigestContent, recipient: Recipient, list_name: str) -> 
                 )
             )
     html = env.get_template("digest/body.html").render(
-        list_name=list_name,
+        brand=brand,
         stylesheet=Markup(stylesheet()),
         content=Markup("".join(rows)),
         preheader="",
@@ -87,12 +87,12 @@ def naive_rate(
     client = smtplib.SMTP("127.0.0.1", port)
     start = time.perf_counter()
     for content, recipient, email in items:
-        html = naive_html(content, recipient, settings.list_name)
-        text = render_digest(content, recipient, list_name=settings.list_name, base_url="").text
+        html = naive_html(content, recipient, settings.brand)
+        text = render_digest(content, recipient, brand=settings.brand).text
         msg = EmailMessage()
         msg["From"] = settings.from_header
         msg["To"] = email
-        msg["Subject"] = subject_of(content, settings.list_name)
+        msg["Subject"] = subject_of(content, settings.brand.site_name)
         msg["Date"] = format_datetime(content.slot_at)
         msg["Message-ID"] = make_msgid(domain=settings.from_domain)
         msg["List-Unsubscribe"] = f"<{recipient.unsubscribe_url}>"
@@ -110,7 +110,7 @@ def prebuilt(
 ) -> list[tuple[str, bytes]]:
     out = []
     for content, recipient, email in items:
-        rendered = render_digest(content, recipient, list_name=settings.list_name, base_url="")
+        rendered = render_digest(content, recipient, brand=settings.brand)
         data = build_message(
             from_header=settings.from_header,
             to_addr=email,

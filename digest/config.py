@@ -8,8 +8,10 @@ use them.
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -52,6 +54,35 @@ def _from_address(raw: str) -> tuple[str, str]:
     return name, addr
 
 
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+@dataclass(frozen=True)
+class Branding:
+    """The publisher's look, shared by the public pages and every email."""
+
+    site_name: str = "digest"
+    logo_url: str | None = None
+    accent_color: str = "#b91c1c"
+    postal_address: str = ""
+
+
+def _branding(get: Callable[[str], str | None]) -> Branding:
+    site_name = " ".join((get("DIGEST_SITE_NAME") or "digest").split())
+    if len(site_name) > 100:
+        raise ConfigError("DIGEST_SITE_NAME must be at most 100 characters")
+    logo_url = (get("DIGEST_LOGO_URL") or "").strip() or None
+    if logo_url and not logo_url.startswith(("https://", "http://")):
+        raise ConfigError(f"DIGEST_LOGO_URL must be an http(s) URL (got {logo_url!r})")
+    if logo_url and any(ch in logo_url for ch in '"<> \r\n'):
+        raise ConfigError("DIGEST_LOGO_URL must not contain spaces, quotes or angle brackets")
+    accent = (get("DIGEST_ACCENT_COLOR") or "#b91c1c").strip()
+    if not _COLOUR.fullmatch(accent):
+        raise ConfigError(f"DIGEST_ACCENT_COLOR must look like #1d4ed8 (got {accent!r})")
+    postal = " ".join((get("DIGEST_POSTAL_ADDRESS") or "").split())
+    return Branding(site_name, logo_url, accent.lower(), postal)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable of the service; built by :func:`load_settings`."""
@@ -79,6 +110,16 @@ class Settings:
     feed_timeout: float = 15.0
     feed_max_bytes: int = 10 * 1024 * 1024
     list_name: str = "digest"
+    brand: Branding = field(default_factory=lambda: Branding())
+    # Double opt-in: how long a confirmation link works, and when an address that
+    # never confirmed is forgotten.
+    confirm_max_age: timedelta = timedelta(days=2)
+    pending_max_age: timedelta = timedelta(days=7)
+    # Abuse guards on /subscribe: attempts per window, per client address and per
+    # email address. At most one confirmation email per address per window.
+    subscribe_window: timedelta = timedelta(hours=1)
+    subscribe_per_ip: int = 10
+    subscribe_per_address: int = 3
 
     @property
     def from_domain(self) -> str:
@@ -144,7 +185,26 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         beat_lock_ttl=timedelta(
             seconds=_int("DIGEST_BEAT_LOCK_TTL", get("DIGEST_BEAT_LOCK_TTL", "30"), 3)
         ),
+        brand=_branding(get),
+        confirm_max_age=timedelta(
+            seconds=_int("DIGEST_CONFIRM_MAX_AGE", get("DIGEST_CONFIRM_MAX_AGE", "172800"), 60)
+        ),
+        pending_max_age=timedelta(
+            seconds=_int("DIGEST_PENDING_MAX_AGE", get("DIGEST_PENDING_MAX_AGE", "604800"), 60)
+        ),
+        subscribe_window=timedelta(
+            seconds=_int("DIGEST_SUBSCRIBE_WINDOW", get("DIGEST_SUBSCRIBE_WINDOW", "3600"), 1)
+        ),
+        subscribe_per_ip=_int("DIGEST_SUBSCRIBE_PER_IP", get("DIGEST_SUBSCRIBE_PER_IP", "10"), 1),
+        subscribe_per_address=_int(
+            "DIGEST_SUBSCRIBE_PER_ADDRESS", get("DIGEST_SUBSCRIBE_PER_ADDRESS", "3"), 1
+        ),
     )
+    if settings.pending_max_age < settings.confirm_max_age:
+        raise ConfigError(
+            "DIGEST_PENDING_MAX_AGE must be at least DIGEST_CONFIRM_MAX_AGE: an address "
+            "must not be forgotten while its confirmation link still works"
+        )
     return settings
 
 

@@ -11,9 +11,10 @@ from celery import Task
 from sqlalchemy.exc import OperationalError
 
 from digest.config import get_settings
+from digest.db.engine import unit_of_work
 from digest.embedded import sender_for
 from digest.ingest import poll_all_feeds
-from digest.services import pipeline, planning
+from digest.services import pipeline, planning, signup
 from workers.app import app
 
 TRANSIENT = (OperationalError, ConnectionError)
@@ -85,3 +86,16 @@ def poll_feeds() -> dict[str, int]:
     settings = get_settings()
     reports = poll_all_feeds(settings.database_url, settings, datetime.now(UTC))
     return {"feeds": len(reports), "errors": sum(1 for r in reports if r.status == "error")}
+
+
+@app.task(name="digest.purge")
+def purge(now: str | None = None) -> dict[str, int]:
+    """Forget unconfirmed addresses and requests past their age, and old rate counts."""
+    settings = get_settings()
+    with unit_of_work(settings.database_url) as session:
+        report = signup.purge(session, settings, clock(now)())
+    return {
+        "pending": report.pending,
+        "requests": report.requests,
+        "rate_events": report.rate_events,
+    }

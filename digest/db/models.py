@@ -166,6 +166,8 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Planning makes no digest before this (the reader paused their digests).
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", lazy="selectin"
@@ -288,12 +290,51 @@ class DeliveryAttempt(Base):
 
 
 class Suppression(Base):
-    """Addresses that must never be mailed, whatever their subscriber row says."""
+    """Addresses that must never be mailed, whatever their subscriber row says.
+
+    Matched by the hash of the address; the address itself is kept for operators,
+    except for readers who asked to be erased (``reason`` ``erased``)."""
 
     __tablename__ = "suppressions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    reason: Mapped[str] = mapped_column(String(40))  # hard_bounce | complaint | manual
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    # hard_bounce | complaint | manual | erased
+    reason: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consent(Base):
+    """One request to subscribe (the form as sent) and its confirmation."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    page: Mapped[str | None] = mapped_column(String(2000))  # the form's URL
+    wording_version: Mapped[str] = mapped_column(String(40))
+    # What the form asked for; applied when the request is confirmed.
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_ip: Mapped[str | None] = mapped_column(String(64))
+    confirmed_user_agent: Mapped[str | None] = mapped_column(String(500))
+
+
+class RateEvent(Base):
+    """One counted attempt (e.g. a subscribe request) under a hashed key, for limits
+    shared by every web process."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

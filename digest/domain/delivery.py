@@ -102,3 +102,17 @@ def next_attempt_at(
     if when > first_queued_at + max_age:
         return None
     return when
+
+
+def why_not_send(
+    status: str, paused_until: datetime | None, suppressed: bool, now: datetime
+) -> str | None:
+    """Why a digest may not go to this subscriber at ``now``; None when it may.
+    Asked when a digest is built and again just before it is sent."""
+    if status != "active":
+        return f"subscriber is {status}"
+    if suppressed:
+        return "address is suppressed"
+    if paused_until is not None and paused_until > now:
+        return "subscriber paused their digests"
+    return None

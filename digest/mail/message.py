@@ -233,11 +233,12 @@ def build_message(
     html: str | Sequence[str],
     message_id: str,
     date: datetime,
-    list_id: str,
-    unsubscribe_url: str,
+    list_id: str | None,
+    unsubscribe_url: str | None,
     extra_headers: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """The complete message: headers, then ``multipart/alternative`` (text, HTML).
+    ``list_id`` and ``unsubscribe_url`` are None for a message that is not a list's.
 
     ``html`` may come in parts (see :func:`quoted_printable_parts`), so blocks shared
     between messages are not encoded again for each."""
@@ -249,10 +250,14 @@ def build_message(
         header_text("Subject", subject),
         f"Date: {format_datetime(date)}",
         f"Message-ID: {_ascii_id(message_id)}",
-        f"List-Id: {_ascii_id(list_id)}",
-        f"List-Unsubscribe: <{unsubscribe_target(unsubscribe_url)}>",
-        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
     ]
+    # A list message names its list and can be left in one click (RFC 2919, 8058);
+    # a confirmation request is not one.
+    if list_id is not None:
+        headers.append(f"List-Id: {_ascii_id(list_id)}")
+    if unsubscribe_url is not None:
+        headers.append(f"List-Unsubscribe: <{unsubscribe_target(unsubscribe_url)}>")
+        headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     headers += [header_text(k, v) for k, v in extra_headers]
     headers += [
         "MIME-Version: 1.0",

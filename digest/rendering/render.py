@@ -3,8 +3,8 @@
 premailer costs milliseconds per call, so it never runs per recipient. The email is
 cut into blocks, each rendered by Jinja and inlined once, then cached:
 
-* the shell (layout, masthead, footer) per list name, with placeholders where the
-  recipient's values go;
+* the shell (layout, masthead, footer) per publisher branding, with placeholders
+  where the recipient's values go;
 * each topic heading per topic;
 * each article per (article id, version), with a placeholder where its time goes;
   the time in the reader's zone is put in afterwards (and that copy cached per zone),
@@ -25,6 +25,7 @@ from functools import cache, cached_property
 
 from markupsafe import Markup, escape
 
+from digest.config import Branding
 from digest.domain.content import ArticleView, DigestContent, Recipient
 from digest.rendering.cache import blocks
 from digest.rendering.environment import get_environment, local_time, templates_dir
@@ -71,13 +72,13 @@ def _http_url(url: str | None) -> str | None:
     return url if url and url.lower().startswith(("https://", "http://")) else None
 
 
-def _layout(list_name: str) -> str:
+def _layout(brand: Branding) -> str:
     """The email's layout with every per-recipient value and the content as slots."""
     return (
         get_environment()
         .get_template("digest/body.html")
         .render(
-            list_name=list_name,
+            brand=brand,
             stylesheet=Markup(stylesheet()),
             preheader_padding=Markup(PREHEADER_PADDING),
             **{f: _slot(f) for f in _FIELDS},
@@ -86,30 +87,31 @@ def _layout(list_name: str) -> str:
 
 
 @cache
-def _fragment_context() -> tuple[str, str]:
+def _fragment_context(accent: str) -> tuple[str, str]:
     """The layout split where the content goes: blocks are inlined in between, so
-    they get exactly the styles they get in the email. Neutral values are used, so
-    a block does not depend on the list name."""
-    before, sep, after = _layout("").partition(str(_slot("content")))
+    they get exactly the styles they get in the email. Only the accent colour can
+    change a block's styles; the rest of the branding is left neutral."""
+    neutral = Branding(site_name="", accent_color=accent)
+    before, sep, after = _layout(neutral).partition(str(_slot("content")))
     if not sep:
         raise RuntimeError("digest/body.html has no place for the content")
     return before, after
 
 
-def _shell(list_name: str) -> str:
-    return blocks.get(("shell", list_name), lambda: inline_css(_layout(list_name)))
+def _shell(brand: Branding) -> str:
+    return blocks.get(("shell", brand), lambda: inline_css(_layout(brand)))
 
 
-def _inline_block(block: str) -> str:
-    return inline_fragment(block, *_fragment_context())
+def _inline_block(block: str, accent: str) -> str:
+    return inline_fragment(block, *_fragment_context(accent))
 
 
-def _section_html(slug: str, name: str) -> str:
+def _section_html(slug: str, name: str, accent: str) -> str:
     def make() -> str:
         block = get_environment().get_template("digest/_section.html").render(name=name)
-        return _inline_block(block) + "\n"
+        return _inline_block(block, accent) + "\n"
 
-    return blocks.get(("section", slug, name), make)
+    return blocks.get(("section", slug, name, accent), make)
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,15 @@ def _safe_view(article: ArticleView) -> _View:
     )
 
 
-def _article_key(kind: str, article: ArticleView, zone: str) -> Hashable:
+def _article_key(kind: str, article: ArticleView, zone: str, accent: str = "") -> Hashable:
     # Without a version the whole view is the key, so a block can never be reused
     # for different content; with one, the cheaper (id, version) is enough.
     if article.version:
-        return (kind, article.id, article.version, zone)
-    return (kind, article, zone)
+        return (kind, article.id, article.version, zone, accent)
+    return (kind, article, zone, accent)
 
 
-def _article_html(article: ArticleView, zone: str) -> str:
+def _article_html(article: ArticleView, zone: str, accent: str) -> str:
     def inlined() -> str:
         block = (
             get_environment()
@@ -149,13 +151,13 @@ def _article_html(article: ArticleView, zone: str) -> str:
                 summary=Markup(clean_summary(article.summary_html)),
             )
         )
-        return _inline_block(block)
+        return _inline_block(block, accent)
 
     def in_zone() -> str:
-        block = blocks.get(_article_key("article", article, ""), inlined)
+        block = blocks.get(_article_key("article", article, "", accent), inlined)
         return block.replace(_WHEN, str(escape(local_time(article.published_at, zone)))) + "\n"
 
-    return blocks.get(_article_key("article-in-zone", article, zone), in_zone)
+    return blocks.get(_article_key("article-in-zone", article, zone, accent), in_zone)
 
 
 def _article_text(article: ArticleView, zone: str) -> str:
@@ -185,8 +187,8 @@ def preheader_of(content: DigestContent) -> str:
     return " · ".join(titles[:3])[:140]
 
 
-def subject_of(content: DigestContent, list_name: str) -> str:
-    """One line, whatever the titles and list name hold."""
+def subject_of(content: DigestContent, site_name: str) -> str:
+    """One line, whatever the titles and the site name hold."""
     titles = [a.title for s in content.sections for a in s.articles]
     first = one_line(titles[0]) if titles else "nothing new"
     if len(first) > 90:
@@ -194,19 +196,19 @@ def subject_of(content: DigestContent, list_name: str) -> str:
     text = (
         get_environment()
         .get_template("digest/subject.txt")
-        .render(list_name=list_name, first_title=first, more=len(titles) - 1)
+        .render(site_name=site_name, first_title=first, more=len(titles) - 1)
     )
     return one_line(text)
 
 
 def _html_parts(
-    content: DigestContent, recipient: Recipient, preheader: str, list_name: str
+    content: DigestContent, recipient: Recipient, preheader: str, brand: Branding
 ) -> tuple[str, ...]:
-    zone = content.timezone
+    zone, accent = content.timezone, brand.accent_color
     rows: list[str] = []
     for section in content.sections:
-        rows.append(_section_html(section.topic_slug, section.topic_name))
-        rows.extend(_article_html(a, zone) for a in section.articles)
+        rows.append(_section_html(section.topic_slug, section.topic_name, accent))
+        rows.extend(_article_html(a, zone, accent) for a in section.articles)
     values = {
         "greeting": str(escape(_greeting(recipient))),
         "reason": str(escape(recipient.reason)),
@@ -215,13 +217,13 @@ def _html_parts(
         "email": str(escape(recipient.email)),
         "preheader": str(escape(preheader)),
     }
-    before, _, after = _shell(list_name).partition(str(_slot("content")))
+    before, _, after = _shell(brand).partition(str(_slot("content")))
     # One pass each: text inside the substituted values is never substituted again.
     head, tail = (_SLOT_RE.sub(lambda m: values[m.group(1)], half) for half in (before, after))
     return (head, *rows, tail)
 
 
-def _text(content: DigestContent, recipient: Recipient) -> str:
+def _text(content: DigestContent, recipient: Recipient, brand: Branding) -> str:
     zone = content.timezone
     text = (
         get_environment()
@@ -242,22 +244,22 @@ def _text(content: DigestContent, recipient: Recipient) -> str:
             preferences_url=recipient.preferences_url,
             unsubscribe_url=recipient.unsubscribe_url,
             email=recipient.email,
+            brand=brand,
         )
     )
     return text.strip() + "\n"
 
 
 def render_digest(
-    content: DigestContent, recipient: Recipient, *, list_name: str, base_url: str
+    content: DigestContent, recipient: Recipient, *, brand: Branding
 ) -> RenderedEmail:
-    """The subject, text part and HTML part of one digest for one recipient.
-
-    Every link in the email is absolute already (articles, the recipient's signed
-    links), so ``base_url`` does not change the output."""
+    """The subject, text part and HTML part of one digest for one recipient, in the
+    publisher's ``brand``. Every link in it is absolute already (articles, the
+    recipient's signed links)."""
     preheader = preheader_of(content)
     return RenderedEmail(
-        subject=subject_of(content, list_name),
-        text=_text(content, recipient),
+        subject=subject_of(content, brand.site_name),
+        text=_text(content, recipient, brand),
         preheader=preheader,
-        html_parts=_html_parts(content, recipient, preheader, list_name),
+        html_parts=_html_parts(content, recipient, preheader, brand),
     )

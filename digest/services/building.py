@@ -25,10 +25,10 @@ from digest.db.models import (
     SentArticle,
     Subscriber,
     Subscription,
-    Suppression,
     id_in,
     table_of,
 )
+from digest.domain.delivery import why_not_send
 from digest.domain.selection import (
     LATE_ARRIVAL_GRACE,
     Candidate,
@@ -38,6 +38,7 @@ from digest.domain.selection import (
     select_articles,
 )
 from digest.mail.message import make_message_id
+from digest.services.suppressing import suppressed_among
 
 
 @dataclass(frozen=True)
@@ -203,11 +204,7 @@ def build(
             .options(selectinload(Subscriber.subscriptions))
         )
     }
-    suppressed = set(
-        session.scalars(
-            select(Suppression.email).where(Suppression.email.in_([s.email for s in subs.values()]))
-        )
-    )
+    suppressed = suppressed_among(session, [s.email for s in subs.values()])
     selections = selections_for(session, digests, subs, settings)
     links: list[dict[str, object]] = []
     deliveries: list[dict[str, object]] = []
@@ -216,12 +213,8 @@ def build(
     for digest in digests:
         sub = subs[digest.subscriber_id]
         selection = selections[digest.id]
-        reason = None
-        if sub.status != "active":
-            reason = f"subscriber is {sub.status}"
-        elif sub.email in suppressed:
-            reason = "address is suppressed"
-        elif selection.empty:
+        reason = why_not_send(sub.status, sub.paused_until, sub.email in suppressed, now)
+        if reason is None and selection.empty:
             reason = "nothing new"
         if reason:
             skipped.append(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, lazyload
 from digest.config import Settings, secret_key
 from digest.db.models import Article, Digest, DigestArticle, Subscriber, Topic, id_in
 from digest.domain.content import ArticleView, DigestContent, Recipient, Section
-from digest.tokens import make_token
+from digest.tokens import make_token, stamp_of
 
 
 def article_view(article: Article) -> ArticleView:
@@ -48,15 +48,20 @@ def _names(topics: Iterable[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def link_for(settings: Settings, purpose: str, sub: Subscriber) -> str:
+    """The subscriber's signed unsubscribe or preferences link."""
+    token = make_token(secret_key(settings), purpose, sub.id, stamp_of(sub.created_at))
+    return f"{settings.base_url}/{purpose}/{token}"
+
+
 def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
     """The per-recipient values: signed links and why they get the email."""
-    key = secret_key(settings)
     topics = sorted(s.topic.name for s in sub.subscriptions)
     return Recipient(
         email=sub.email,
         name=sub.name,
-        unsubscribe_url=f"{settings.base_url}/unsubscribe/{make_token(key, 'unsubscribe', sub.id)}",
-        preferences_url=f"{settings.base_url}/preferences/{make_token(key, 'preferences', sub.id)}",
+        unsubscribe_url=link_for(settings, "unsubscribe", sub),
+        preferences_url=link_for(settings, "preferences", sub),
         reason=f"You get this email because you follow {_names(topics)}."
         if topics
         else "You get this email because you subscribed to these digests.",

@@ -36,6 +36,7 @@ from digest.db.models import (
     table_of,
 )
 from digest.domain import delivery as rules
+from digest.domain.consent import address_hash
 from digest.domain.content import DigestContent
 from digest.domain.delivery import Reply
 from digest.mail.message import build_message
@@ -43,6 +44,7 @@ from digest.mail.sender import Sender
 from digest.rendering import render_digest
 from digest.services.building import Built
 from digest.services.composing import contents, recipient_for
+from digest.services.suppressing import suppressed_among
 
 Clock = Callable[[], datetime]
 # A claim older than this is taken to belong to a worker that died mid-send.
@@ -102,9 +104,7 @@ def _outgoing(
     now: datetime,
 ) -> Outgoing:
     recipient = recipient_for(sub, settings)
-    rendered = render_digest(
-        content, recipient, list_name=settings.list_name, base_url=settings.base_url
-    )
+    rendered = render_digest(content, recipient, brand=settings.brand)
     data = build_message(
         from_header=settings.from_header,
         to_addr=email,
@@ -140,19 +140,15 @@ def prepare(session: Session, ids: list[int], settings: Settings, now: datetime)
             .options(selectinload(Subscriber.subscriptions))
         )
     }
-    suppressed = set(
-        session.scalars(
-            select(Suppression.email).where(Suppression.email.in_([x.email for x in deliveries]))
-        )
-    )
+    suppressed = suppressed_among(session, [x.email for x in deliveries])
     content = contents(session, list(digests.values()), subs)
     out = []
     for delivery in deliveries:
         sub = subs[delivery.subscriber_id]
-        if sub.status != "active":
-            out.append(Outgoing(delivery.id, delivery.email, None, f"subscriber is {sub.status}"))
-        elif delivery.email in suppressed or sub.email in suppressed:
-            out.append(Outgoing(delivery.id, delivery.email, None, "address is suppressed"))
+        blocked = delivery.email in suppressed or sub.email in suppressed
+        reason = rules.why_not_send(sub.status, sub.paused_until, blocked, now)
+        if reason is not None:
+            out.append(Outgoing(delivery.id, delivery.email, None, reason))
         else:
             out.append(
                 _outgoing(
@@ -202,8 +198,14 @@ def _insert(session: Session) -> Callable[..., Any]:
 def _suppress(session: Session, email: str, reason: str, detail: str, now: datetime) -> None:
     session.execute(
         _insert(session)(Suppression)
-        .values(email=email, reason=reason, detail=detail, created_at=now)
-        .on_conflict_do_nothing(index_elements=["email"])
+        .values(
+            email_hash=address_hash(email),
+            email=email,
+            reason=reason,
+            detail=detail,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["email_hash"])
     )
 
 

@@ -96,9 +96,7 @@ def preview_next(database_url: str, settings: Settings, email: str, now: datetim
             return Preview(slot, selection, None, None)
         content = content_of(session, selection, digest, sub.timezone)
         recipient = recipient_for(sub, settings)
-        rendered = render_digest(
-            content, recipient, list_name=settings.list_name, base_url=settings.base_url
-        )
+        rendered = render_digest(content, recipient, brand=settings.brand)
         message = build_message(
             from_header=settings.from_header,
             to_addr=sub.email,

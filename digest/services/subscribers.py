@@ -13,8 +13,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from digest.db.models import Subscriber, Subscription, Suppression
+from digest.db.models import Subscriber, Subscription
 from digest.domain.schedule import WEEKDAYS, ScheduleError, check_hour, parse_weekday, zone
+from digest.services.suppressing import suppression_of
 from digest.services.topics import TopicError, topics_by_slug
 
 FREQUENCIES = ("daily", "weekly")
@@ -81,7 +82,7 @@ def upsert_subscriber(
         topics = topics_by_slug(session, data.topics)
     except TopicError as exc:
         raise SubscriberError(str(exc)) from None
-    suppressed = session.scalar(select(Suppression).where(Suppression.email == email))
+    suppressed = suppression_of(session, email)
     if suppressed is not None:
         raise SubscriberError(
             f"email {email} is on the suppression list ({suppressed.reason}); "

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber
+from digest.services.choices import reschedule
 
 
 def unsubscribe(session: Session, subscriber_id: int, now: datetime) -> Subscriber | None:
@@ -24,3 +25,16 @@ def unsubscribe(session: Session, subscriber_id: int, now: datetime) -> Subscrib
         sub.unsubscribed_at = now
         sub.next_slot_at = None
     return sub
+
+
+def resubscribe(sub: Subscriber, now: datetime) -> bool:
+    """Undo an unsubscribe (the reader's own link proves the address is theirs);
+    digests start again from the next slot. False for a bounced or pending address."""
+    if sub.status == "active":
+        return True
+    if sub.status != "unsubscribed":
+        return False
+    sub.status = "active"
+    sub.unsubscribed_at = None
+    reschedule(sub, now)
+    return True

@@ -12,6 +12,7 @@ from digest import __version__
 from digest.config import Settings, get_settings
 from digest.db.engine import get_engine
 from digest.web.public import router as public_router
+from digest.web.subscribe import router as subscribe_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     app.include_router(public_router)
+    app.include_router(subscribe_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request) -> JSONResponse:

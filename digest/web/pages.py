@@ -1,14 +1,19 @@
-"""Rendering the public pages with the same Jinja setup as the emails (autoescaped)."""
+"""Rendering the public pages with the same Jinja setup as the emails (autoescaped),
+the publisher's branding, a CSRF token for their forms and strict security headers."""
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from digest.config import Settings, secret_key
 from digest.rendering.environment import templates_dir
+from digest.web import csrf
 
 
 @lru_cache(maxsize=1)
@@ -17,19 +22,47 @@ def environment() -> Environment:
         loader=FileSystemLoader(templates_dir() / "web"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
-def page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    html = environment().get_template(name).render(**context)
-    return HTMLResponse(
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The page ``name`` with ``context``; every page gets the branding, a CSRF token
+    for its forms and a nonce for its (few, small) inline scripts."""
+    settings = settings_of(request)
+    token, new_cookie = csrf.issue(request, secret_key(settings))
+    nonce = secrets.token_urlsafe(16)
+    html = (
+        environment()
+        .get_template(name)
+        .render(brand=settings.brand, csrf_token=token, nonce=nonce, **context)
+    )
+    response = HTMLResponse(
         html,
         status_code=status_code,
         headers={
             "Cache-Control": "no-store",
+            # Links in these pages carry tokens: never leak the URL to another site.
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "form-action 'self'; frame-ancestors 'none'",
+            f"script-src 'nonce-{nonce}'; img-src https: http:; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         },
     )
+    if new_cookie:
+        response.set_cookie(
+            csrf.COOKIE,
+            new_cookie,
+            httponly=True,
+            samesite="lax",
+            secure=settings.base_url.startswith("https://"),
+            path="/",
+        )
+    return response

@@ -1,58 +1,207 @@
-"""Public pages that emails link to. No account, no cookie: the signed token in the
-URL names the subscriber."""
+"""Pages that digests link to: preferences and one-click unsubscribe. No account:
+the signed token in the URL names the subscriber."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from digest.config import Settings, secret_key
 from digest.db.engine import unit_of_work
+from digest.db.models import Subscriber
 from digest.db.schema import ensure_schema
-from digest.services.unsubscribing import unsubscribe
-from digest.tokens import InvalidToken, read_token
-from digest.web.pages import page
+from digest.domain.schedule import zone
+from digest.services import preferences
+from digest.services.choices import Fields, FormErrors, choices_from_form, choices_of, first
+from digest.services.composing import link_for
+from digest.services.unsubscribing import resubscribe, unsubscribe
+from digest.web.forms import csrf_ok, form_context, form_fields, form_values, topic_options
+from digest.web.pages import page, settings_of
 
 router = APIRouter()
 
 
-def _subscriber_id(settings: Settings, token: str) -> int | None:
-    try:
-        return read_token(secret_key(settings), "unsubscribe", token)
-    except InvalidToken:
-        return None
+def _invalid(request: Request) -> HTMLResponse:
+    return page(request, "invalid_link.html", status_code=404)
+
+
+def _subscriber(session: Session, request: Request, purpose: str, token: str) -> Subscriber | None:
+    return preferences.subscriber_for(session, settings_of(request), purpose, token)
+
+
+# -- unsubscribe ------------------------------------------------------------------
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     """Show a confirm button. Never unsubscribes: link scanners and prefetchers GET."""
-    settings: Settings = request.app.state.settings
-    subscriber_id = _subscriber_id(settings, token)
-    if subscriber_id is None:
-        return page("invalid_link.html", status_code=404)
+    settings = settings_of(request)
     ensure_schema(settings.database_url)
     with unit_of_work(settings.database_url) as session:
-        from digest.db.models import Subscriber
-
-        sub = session.get(Subscriber, subscriber_id)
+        sub = _subscriber(session, request, "unsubscribe", token)
         if sub is None:
-            return page("invalid_link.html", status_code=404)
-        return page("unsubscribe.html", email=sub.email, already=sub.status == "unsubscribed")
+            return _invalid(request)
+        return page(
+            request, "unsubscribe.html", email=sub.email, already=sub.status == "unsubscribed"
+        )
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
-    """Unsubscribe (RFC 8058 one-click): no cookie or CSRF token, 200 and no redirect."""
-    settings: Settings = request.app.state.settings
-    subscriber_id = _subscriber_id(settings, token)
-    if subscriber_id is None:
-        return page("invalid_link.html", status_code=404)
+    """Unsubscribe (RFC 8058 one-click): no cookie or CSRF token, 200 and no redirect.
+    Repeating it changes nothing."""
+    settings = settings_of(request)
     ensure_schema(settings.database_url)
     with unit_of_work(settings.database_url) as session:
-        sub = unsubscribe(session, subscriber_id, datetime.now(UTC))
+        sub = _subscriber(session, request, "unsubscribe", token)
         if sub is None:
-            return page("invalid_link.html", status_code=404)
-        email = sub.email
-    return page("unsubscribed.html", email=email)
+            return _invalid(request)
+        unsubscribe(session, sub.id, datetime.now(UTC))
+        return page(
+            request,
+            "unsubscribed.html",
+            email=sub.email,
+            preferences_url=link_for(settings, "preferences", sub),
+            unsubscribe_url=link_for(settings, "unsubscribe", sub),
+        )
+
+
+@router.post("/unsubscribe/{token}/undo", response_class=HTMLResponse, include_in_schema=False)
+async def unsubscribe_undo(request: Request, token: str) -> HTMLResponse:
+    fields = await form_fields(request)
+    return await run_in_threadpool(_undo, request, token, fields)
+
+
+def _undo(request: Request, token: str, fields: Fields) -> HTMLResponse:
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    if not csrf_ok(request, fields):
+        return page(request, "form_expired.html", status_code=403)
+    with unit_of_work(settings.database_url) as session:
+        sub = _subscriber(session, request, "unsubscribe", token)
+        if sub is None:
+            return _invalid(request)
+        resubscribe(sub, datetime.now(UTC))
+        return _preferences(request, session, sub, notice="resubscribed")
+
+
+# -- preferences ------------------------------------------------------------------
+
+
+def _preferences(
+    request: Request,
+    session: Session,
+    sub: Subscriber,
+    status_code: int = 200,
+    notice: str | None = None,
+    fields: Fields | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    settings = settings_of(request)
+    next_local = sub.next_slot_at.astimezone(zone(sub.timezone)) if sub.next_slot_at else None
+    paused_local = (
+        sub.paused_until.astimezone(zone(sub.timezone))
+        if sub.paused_until and sub.paused_until > datetime.now(UTC)
+        else None
+    )
+    return page(
+        request,
+        "preferences.html",
+        status_code=status_code,
+        email=sub.email,
+        status=sub.status,
+        notice=notice,
+        errors=errors or {},
+        topics=topic_options(session),
+        values=form_values(choices_of(sub), fields),
+        next_slot=next_local,
+        paused_until=paused_local,
+        pause_weeks=preferences.PAUSE_WEEKS,
+        unsubscribe_url=link_for(settings, "unsubscribe", sub),
+        preferences_url=link_for(settings, "preferences", sub),
+        **form_context(),
+    )
+
+
+@router.get("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
+def preferences_page(request: Request, token: str) -> HTMLResponse:
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    with unit_of_work(settings.database_url) as session:
+        sub = _subscriber(session, request, "preferences", token)
+        if sub is None:
+            return _invalid(request)
+        return _preferences(request, session, sub)
+
+
+@router.get("/preferences/{token}/data", include_in_schema=False)
+def preferences_data(request: Request, token: str) -> Response:
+    """Download my data: everything stored about the reader, as JSON."""
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    with unit_of_work(settings.database_url) as session:
+        sub = _subscriber(session, request, "preferences", token)
+        if sub is None:
+            return _invalid(request)
+        data = preferences.export(session, sub)
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="my-digest-data.json"',
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+@router.post("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def preferences_submit(request: Request, token: str) -> HTMLResponse:
+    fields = await form_fields(request)
+    return await run_in_threadpool(_change, request, token, fields)
+
+
+def _change(request: Request, token: str, fields: Fields) -> HTMLResponse:
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    if not csrf_ok(request, fields):
+        return page(request, "form_expired.html", status_code=403)
+    now = datetime.now(UTC)
+    action = first(fields, "action", "save")
+    with unit_of_work(settings.database_url) as session:
+        sub = _subscriber(session, request, "preferences", token)
+        if sub is None:
+            return _invalid(request)
+        if action == "save":
+            known = [slug for slug, _ in topic_options(session)]
+            try:
+                choices = choices_from_form(fields, known)
+            except FormErrors as exc:
+                return _preferences(request, session, sub, 400, fields=fields, errors=exc.errors)
+            preferences.save(session, sub, choices, now)
+            return _preferences(request, session, sub, notice="saved")
+        if action == "pause":
+            raw = first(fields, "weeks", "1")
+            weeks = int(raw) if raw.isdigit() else -1
+            if weeks not in preferences.PAUSE_WEEKS:
+                errors = {"weeks": "choose 1, 2, 3 or 4 weeks"}
+                return _preferences(request, session, sub, 400, errors=errors)
+            preferences.pause(sub, weeks, now)
+            return _preferences(request, session, sub, notice="paused")
+        if action == "resume":
+            preferences.pause(sub, 0, now)
+            return _preferences(request, session, sub, notice="resumed")
+        if action == "resubscribe":
+            resubscribe(sub, now)
+            return _preferences(request, session, sub, notice="resubscribed")
+        if action == "delete":
+            if first(fields, "confirm_delete") != "yes":
+                errors = {"confirm_delete": "tick the box to confirm that everything goes"}
+                return _preferences(request, session, sub, 400, errors=errors)
+            preferences.erase(session, sub, now)
+            return page(request, "deleted.html")
+    return page(request, "form_expired.html", status_code=400)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import time
@@ -13,10 +14,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
-from digest.config import secret_key
 from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
-from digest.tokens import make_token
+from digest.services.composing import link_for
 from tests.conftest import REPO, free_port, process_env, stop
 
 pytestmark = pytest.mark.slow
@@ -63,8 +63,11 @@ def start_web(db_url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str
 def test_unsubscribe_in_a_browser(world, settings, db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     world.topics("tech")
     sub_id = world.subscriber("reader@example.org", "tech", datetime.now(UTC) - timedelta(days=1))
-    token = make_token(secret_key(settings), "unsubscribe", sub_id)
     proc, base = start_web(db_url, tmp_path)
+    with unit_of_work(db_url) as s:
+        web_settings = dataclasses.replace(settings, base_url=base)
+        url = link_for(web_settings, "unsubscribe", s.get_one(Subscriber, sub_id))
+    token = url.rsplit("/", 1)[1]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as p:

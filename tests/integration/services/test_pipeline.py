@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Article, Delivery, DeliveryAttempt, Digest, Subscriber, Suppression
+from digest.domain.consent import address_hash
 from digest.mail.sender import SMTPSender
 from digest.services import pipeline, planning
 
@@ -281,7 +282,11 @@ def test_status_and_suppression_are_checked_again_at_send_time(
         unsubscribe(s, leaving, SLOT1)
         s.add(
             Suppression(
-                email="suppressed@example.org", reason="manual", detail="", created_at=SLOT1
+                email_hash=address_hash("suppressed@example.org"),
+                email="suppressed@example.org",
+                reason="manual",
+                detail="",
+                created_at=SLOT1,
             )
         )
     sender = SMTPSender.from_url(mail_settings.smtp_url)

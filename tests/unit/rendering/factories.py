@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
+from digest.config import Branding
 from digest.domain.content import ArticleView, DigestContent, Recipient, Section
 from digest.rendering import RenderedEmail, render_digest
 
@@ -46,9 +47,11 @@ def recipient(i: int = 0, name: str | None = "Ana") -> Recipient:
     )
 
 
-def render(c: DigestContent, r: Recipient | None = None, **options: str) -> RenderedEmail:
-    settings = {"list_name": LIST_NAME, "base_url": BASE_URL, **options}
-    return render_digest(c, r or recipient(), **settings)
+def render(
+    c: DigestContent, r: Recipient | None = None, list_name: str = LIST_NAME, **brand: str
+) -> RenderedEmail:
+    """Render with the site name ``list_name`` and any other branding fields."""
+    return render_digest(c, r or recipient(), brand=Branding(site_name=list_name, **brand))
 
 
 Attrs = dict[str, str | None]

@@ -22,7 +22,7 @@ def test_html_is_escaped_and_text_is_not() -> None:
     html = env.get_template("digest/_section.html").render(name="<b>Tech & Co</b>")
     assert "&lt;b&gt;Tech &amp; Co&lt;/b&gt;" in html
     subject = env.get_template("digest/subject.txt").render(
-        list_name="A & B", first_title="<b>x</b>", more=0
+        site_name="A & B", first_title="<b>x</b>", more=0
     )
     assert subject == "A & B: <b>x</b>"
 

@@ -8,6 +8,7 @@ import re
 import pytest
 from markupsafe import Markup
 
+from digest.config import Branding
 from digest.rendering import blocks, cache_stats, get_environment, inline_calls, inline_css
 from digest.rendering.environment import local_time
 from digest.rendering.render import PREHEADER_PADDING, _safe_view, stylesheet
@@ -168,7 +169,7 @@ def test_blocks_join_to_what_inlining_the_whole_email_would_give() -> None:
                 )
             )
     whole = env.get_template("digest/body.html").render(
-        list_name=LIST_NAME,
+        brand=Branding(site_name=LIST_NAME),
         stylesheet=Markup(stylesheet()),
         preheader_padding=Markup(PREHEADER_PADDING),
         preheader=email.preheader,

@@ -1,0 +1,144 @@
+"""What a reader chooses on the subscribe and preferences forms: topics with their
+frequency, delivery hour, time zone and weekday. Parsed from form fields with an
+error per field, stored as JSON on a consent record, applied to a subscriber."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.db.models import Subscriber, Subscription, Topic
+from digest.domain.schedule import WEEKDAYS, ScheduleError, next_slot_after, parse_weekday, zone
+from digest.services.planning import cadence_of
+
+Fields = dict[str, list[str]]  # a submitted form: every value of every field
+FREQUENCIES = ("daily", "weekly")
+
+
+class FormErrors(ValueError):
+    """Form input that cannot be used: one readable message per field name."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Choices:
+    topics: dict[str, str]  # topic slug -> daily | weekly, in form order
+    hour: int
+    timezone: str
+    weekday: int  # 0 = Monday; the day weekly topics arrive
+    name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "topics": self.topics,
+            "hour": self.hour,
+            "timezone": self.timezone,
+            "weekday": WEEKDAYS[self.weekday],
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Choices:
+        return cls(
+            topics=dict(data["topics"]),
+            hour=int(data["hour"]),
+            timezone=str(data["timezone"]),
+            weekday=parse_weekday(str(data["weekday"])),
+            name=data.get("name"),
+        )
+
+
+def first(fields: Fields, name: str, default: str = "") -> str:
+    values = fields.get(name) or [default]
+    return values[0].strip()
+
+
+def choices_from_form(fields: Fields, known_topics: list[str]) -> Choices:
+    """The choices in a submitted form; raises :class:`FormErrors` naming each bad field.
+
+    Fields: ``topics`` (one value per ticked topic), ``frequency-SLUG`` (daily or
+    weekly), ``hour`` (0–23), ``timezone`` (IANA name), ``weekday`` (mon…sun) and
+    an optional ``name``."""
+    errors: dict[str, str] = {}
+    picked = [t.strip().lower() for t in fields.get("topics", []) if t.strip()]
+    unknown = [t for t in picked if t not in known_topics]
+    if unknown:
+        errors["topics"] = f"unknown topic {', '.join(unknown)[:100]}"
+    elif not picked:
+        errors["topics"] = "pick at least one topic"
+    topics: dict[str, str] = {}
+    for slug in dict.fromkeys(picked):
+        frequency = first(fields, f"frequency-{slug}", "daily").lower()
+        if frequency not in FREQUENCIES:
+            errors[f"frequency-{slug}"] = "choose daily or weekly"
+        topics[slug] = frequency
+    hour = 7
+    raw_hour = first(fields, "hour", "7")
+    try:
+        hour = int(raw_hour)
+        if not 0 <= hour <= 23:
+            raise ValueError
+    except ValueError:
+        errors["hour"] = f"choose an hour from 0 to 23 (got {raw_hour[:20]!r})"
+    timezone = first(fields, "timezone", "UTC")
+    try:
+        zone(timezone)
+    except ScheduleError:
+        errors["timezone"] = f"unknown time zone {timezone[:64]!r}: pick one from the list"
+    weekday = 0
+    try:
+        weekday = parse_weekday(first(fields, "weekday", "mon"))
+    except ScheduleError:
+        errors["weekday"] = "choose a day of the week"
+    name = " ".join(first(fields, "name").split()) or None
+    if name and len(name) > 200:
+        errors["name"] = "at most 200 characters"
+    if errors:
+        raise FormErrors(errors)
+    return Choices(topics=topics, hour=hour, timezone=timezone, weekday=weekday, name=name)
+
+
+def choices_of(sub: Subscriber) -> Choices:
+    """A subscriber's current choices (to fill in the preferences form)."""
+    return Choices(
+        topics={s.topic.slug: s.frequency for s in sub.subscriptions},
+        hour=sub.hour,
+        timezone=sub.timezone,
+        weekday=sub.weekday,
+        name=sub.name,
+    )
+
+
+def reschedule(sub: Subscriber, now: datetime) -> None:
+    """Store the subscriber's next slot: the first one after ``now`` (or after their
+    pause ends). Changes thus apply from the next slot and never cause a digest for
+    a slot that has already passed."""
+    start = max(now, sub.paused_until or now)
+    sub.next_slot_at = next_slot_after(cadence_of(sub), start)
+
+
+def apply_choices(session: Session, sub: Subscriber, choices: Choices, now: datetime) -> None:
+    """Make ``choices`` the subscriber's; topics deleted since are left out."""
+    topics = {
+        t.slug: t
+        for t in session.scalars(select(Topic).where(Topic.slug.in_(list(choices.topics))))
+    }
+    sub.subscriptions = [
+        Subscription(topic=topics[slug], frequency=frequency)
+        for slug, frequency in choices.topics.items()
+        if slug in topics
+    ]
+    sub.hour = choices.hour
+    sub.timezone = choices.timezone
+    sub.weekday = choices.weekday
+    if choices.name is not None:
+        sub.name = choices.name
+    session.flush()
+    reschedule(sub, now)

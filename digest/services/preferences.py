@@ -1,0 +1,176 @@
+"""The reader's own page: change choices, pause, download their data, be erased.
+
+Every call takes the subscriber the signed link named; changes apply from the next
+slot (never to one that has passed).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from digest.config import Settings, secret_key
+from digest.db.models import (
+    Article,
+    Consent,
+    Delivery,
+    DeliveryAttempt,
+    Digest,
+    DigestArticle,
+    SentArticle,
+    Subscriber,
+    Subscription,
+)
+from digest.domain.consent import CONSENT_WORDING
+from digest.domain.schedule import WEEKDAYS
+from digest.services.choices import Choices, apply_choices, reschedule
+from digest.services.suppressing import suppress_erased
+from digest.tokens import InvalidToken, read_token, stamp_of
+
+PAUSE_WEEKS = (1, 2, 3, 4)
+
+
+def subscriber_for(
+    session: Session, settings: Settings, purpose: str, token: str
+) -> Subscriber | None:
+    """The subscriber a signed link names; None for a forged, foreign or stale link
+    (e.g. the reader was erased and the id now belongs to someone else)."""
+    try:
+        subscriber_id, stamp = read_token(secret_key(settings), purpose, token)
+    except InvalidToken:
+        return None
+    sub = session.get(Subscriber, subscriber_id)
+    if sub is None or stamp_of(sub.created_at) != stamp:
+        return None
+    return sub
+
+
+def save(session: Session, sub: Subscriber, choices: Choices, now: datetime) -> None:
+    """Make ``choices`` the subscriber's, from their next slot on."""
+    apply_choices(session, sub, choices, now)
+
+
+def pause(sub: Subscriber, weeks: int, now: datetime) -> None:
+    """No digest for ``weeks`` weeks (1–4); 0 resumes at once."""
+    if weeks not in (0, *PAUSE_WEEKS):
+        raise ValueError(f"weeks must be 0 to 4 (got {weeks})")
+    sub.paused_until = now + timedelta(weeks=weeks) if weeks else None
+    reschedule(sub, now)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def export(session: Session, sub: Subscriber) -> dict[str, Any]:
+    """Everything stored about the subscriber, as JSON-ready data."""
+    consents = session.scalars(
+        select(Consent).where(Consent.subscriber_id == sub.id).order_by(Consent.id)
+    )
+    digests = list(
+        session.scalars(select(Digest).where(Digest.subscriber_id == sub.id).order_by(Digest.id))
+    )
+    deliveries = {
+        d.digest_id: d
+        for d in session.scalars(select(Delivery).where(Delivery.subscriber_id == sub.id))
+    }
+    articles: dict[int, list[dict[str, str]]] = {}
+    for digest_id, title, url in session.execute(
+        select(DigestArticle.digest_id, Article.title, Article.url)
+        .join(Article, Article.id == DigestArticle.article_id)
+        .join(Digest, Digest.id == DigestArticle.digest_id)
+        .where(Digest.subscriber_id == sub.id)
+        .order_by(DigestArticle.digest_id, DigestArticle.position)
+    ):
+        articles.setdefault(digest_id, []).append({"title": title, "url": url})
+    sent = session.execute(
+        select(Article.url, SentArticle.sent_at)
+        .join(Article, Article.id == SentArticle.article_id)
+        .where(SentArticle.subscriber_id == sub.id)
+        .order_by(SentArticle.sent_at)
+    )
+    return {
+        "subscriber": {
+            "email": sub.email,
+            "name": sub.name,
+            "status": sub.status,
+            "timezone": sub.timezone,
+            "hour": sub.hour,
+            "weekday": WEEKDAYS[sub.weekday],
+            "created_at": _iso(sub.created_at),
+            "confirmed_at": _iso(sub.confirmed_at),
+            "unsubscribed_at": _iso(sub.unsubscribed_at),
+            "paused_until": _iso(sub.paused_until),
+            "next_slot_at": _iso(sub.next_slot_at),
+        },
+        "subscriptions": [
+            {"topic": s.topic.slug, "name": s.topic.name, "frequency": s.frequency}
+            for s in sub.subscriptions
+        ],
+        "consents": [
+            {
+                "requested_at": _iso(c.requested_at),
+                "ip": c.ip,
+                "user_agent": c.user_agent,
+                "page": c.page,
+                "wording_version": c.wording_version,
+                "wording": CONSENT_WORDING.get(c.wording_version),
+                "choices": c.choices,
+                "confirmation_sent_at": _iso(c.confirmation_sent_at),
+                "confirmed_at": _iso(c.confirmed_at),
+                "confirmed_ip": c.confirmed_ip,
+                "confirmed_user_agent": c.confirmed_user_agent,
+            }
+            for c in consents
+        ],
+        "digests": [
+            {
+                "slot_at": _iso(d.slot_at),
+                "status": d.status,
+                "articles": articles.get(d.id, []),
+                "delivery": None
+                if d.id not in deliveries
+                else {
+                    "status": deliveries[d.id].status,
+                    "sent_at": _iso(deliveries[d.id].sent_at),
+                    "attempts": [
+                        {
+                            "at": _iso(a.attempted_at),
+                            "outcome": a.outcome,
+                            "code": a.code,
+                            "text": a.text,
+                        }
+                        for a in deliveries[d.id].attempt_log
+                    ],
+                },
+            }
+            for d in digests
+        ],
+        "articles_received": [{"url": url, "sent_at": _iso(at)} for url, at in sent],
+    }
+
+
+def erase(session: Session, sub: Subscriber, now: datetime) -> None:
+    """Delete the subscriber and everything about them; only a hash of the address
+    stays, on the suppression list, so that no import re-adds them silently."""
+    email, sid = sub.email, sub.id
+    delivery_ids = select(Delivery.id).where(Delivery.subscriber_id == sid).scalar_subquery()
+    digest_ids = select(Digest.id).where(Digest.subscriber_id == sid).scalar_subquery()
+    # Explicit deletes, children first: the same on every database, whatever its
+    # foreign-key enforcement.
+    for statement in (
+        delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(delivery_ids)),
+        delete(Delivery).where(Delivery.subscriber_id == sid),
+        delete(SentArticle).where(SentArticle.subscriber_id == sid),
+        delete(DigestArticle).where(DigestArticle.digest_id.in_(digest_ids)),
+        delete(Digest).where(Digest.subscriber_id == sid),
+        delete(Consent).where(Consent.subscriber_id == sid),
+        delete(Subscription).where(Subscription.subscriber_id == sid),
+        delete(Subscriber).where(Subscriber.id == sid),
+    ):
+        session.execute(statement.execution_options(synchronize_session=False))
+    session.expunge(sub)
+    suppress_erased(session, email, now)

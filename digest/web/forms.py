@@ -1,0 +1,83 @@
+"""Reading submitted forms and the shared pieces of the choice forms."""
+
+from __future__ import annotations
+
+from functools import cache
+from zoneinfo import available_timezones
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from digest.config import secret_key
+from digest.domain.schedule import WEEKDAYS
+from digest.services.choices import Choices, Fields, first
+from digest.services.topics import list_topics
+from digest.web import csrf
+from digest.web.pages import settings_of
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+async def form_fields(request: Request) -> Fields:
+    """Every value of every field of the submitted form (files are ignored)."""
+    form = await request.form()
+    return {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
+
+
+def csrf_ok(request: Request, fields: Fields) -> bool:
+    return csrf.valid(request, secret_key(settings_of(request)), first(fields, csrf.FIELD))
+
+
+def client_ip(request: Request) -> str:
+    # Behind a proxy, uvicorn's --proxy-headers (on by default for trusted
+    # forwarders) has already put the original client here.
+    return request.client.host if request.client else "unknown"
+
+
+@cache
+def zone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The IANA zones people live in, grouped by region for the zone list
+    (``Etc/*`` and the old aliases such as ``EST5EDT`` are left out)."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(available_timezones()):
+        region, sep, _ = name.partition("/")
+        if not sep or region in ("Etc", "SystemV", "US", "Brazil", "Canada", "Chile", "Mexico"):
+            continue
+        groups.setdefault(region, []).append(name)
+    return (("", ("UTC",)), *((region, tuple(names)) for region, names in groups.items()))
+
+
+def topic_options(session: Session) -> list[tuple[str, str]]:
+    return [(t.slug, t.name) for t in list_topics(session)]
+
+
+def form_values(choices: Choices | None, fields: Fields | None = None) -> dict[str, object]:
+    """What the choice form shows: a submitted form as it was sent, else ``choices``."""
+    if fields is not None:
+        picked = [t.strip().lower() for t in fields.get("topics", [])]
+        return {
+            "email": first(fields, "email"),
+            "name": first(fields, "name"),
+            "topics": {t: first(fields, f"frequency-{t}", "daily") for t in picked},
+            "hour": first(fields, "hour", "7"),
+            "timezone": first(fields, "timezone", "UTC"),
+            "weekday": first(fields, "weekday", "mon")[:3].lower(),
+            "chosen_zone": bool(first(fields, "timezone")),
+        }
+    return {
+        "email": "",
+        "name": (choices.name if choices else None) or "",
+        "topics": dict(choices.topics) if choices else {},
+        "hour": str(choices.hour) if choices else "7",
+        "timezone": choices.timezone if choices else "UTC",
+        "weekday": WEEKDAYS[choices.weekday] if choices else "mon",
+        "chosen_zone": choices is not None,
+    }
+
+
+def form_context() -> dict[str, object]:
+    return {
+        "zones": zone_groups(),
+        "weekdays": list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+        "hours": list(range(24)),
+    }

@@ -1,0 +1,184 @@
+"""``/subscribe`` and ``/confirm/{token}``: double opt-in from the public form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from digest.config import secret_key
+from digest.db.engine import unit_of_work
+from digest.db.schema import ensure_schema
+from digest.domain.consent import CONSENT_WORDING, CURRENT_WORDING
+from digest.embedded import sender_for
+from digest.services import signup
+from digest.services.choices import Fields, FormErrors, choices_from_form, first
+from digest.services.composing import link_for
+from digest.services.subscribers import SubscriberError, normalise_email
+from digest.tokens import ExpiredToken, InvalidToken, read_timed_token
+from digest.web.forms import (
+    client_ip,
+    csrf_ok,
+    form_context,
+    form_fields,
+    form_values,
+    topic_options,
+)
+from digest.web.pages import page, settings_of
+
+router = APIRouter()
+HONEYPOT = "website"
+
+
+def _form(
+    request: Request, status_code: int = 200, fields: Fields | None = None, **extra: object
+) -> HTMLResponse:
+    settings = settings_of(request)
+    with unit_of_work(settings.database_url) as session:
+        topics = topic_options(session)
+    return page(
+        request,
+        "subscribe.html",
+        status_code=status_code,
+        topics=topics,
+        values=form_values(None, fields),
+        errors=extra.pop("errors", {}),
+        source=first(fields, "source") if fields else str(request.url),
+        wording=CONSENT_WORDING[CURRENT_WORDING],
+        honeypot=HONEYPOT,
+        **form_context(),
+        **extra,
+    )
+
+
+def _too_many(request: Request) -> HTMLResponse:
+    settings = settings_of(request)
+    response = page(
+        request, "too_many.html", status_code=429, minutes=settings.subscribe_window.seconds // 60
+    )
+    response.headers["Retry-After"] = str(int(settings.subscribe_window.total_seconds()))
+    return response
+
+
+@router.get("/subscribe", response_class=HTMLResponse, include_in_schema=False)
+def subscribe_form(request: Request) -> HTMLResponse:
+    ensure_schema(settings_of(request).database_url)
+    return _form(request)
+
+
+@router.post("/subscribe", response_class=HTMLResponse, include_in_schema=False)
+async def subscribe_submit(request: Request, background: BackgroundTasks) -> HTMLResponse:
+    fields = await form_fields(request)
+    return await run_in_threadpool(_subscribe, request, fields, background)
+
+
+def _subscribe(request: Request, fields: Fields, background: BackgroundTasks) -> HTMLResponse:
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    if not csrf_ok(request, fields):
+        return page(request, "form_expired.html", status_code=403)
+    now = datetime.now(UTC)
+    with unit_of_work(settings.database_url) as session:
+        allowed = signup.client_allowed(session, client_ip(request), settings, now)
+    if not allowed:
+        return _too_many(request)
+    if first(fields, HONEYPOT):
+        # A bot filled the field people never see: answer as if all went well.
+        return page(request, "check_inbox.html", email=first(fields, "email")[:320])
+    errors: dict[str, str] = {}
+    email = ""
+    try:
+        email = normalise_email(first(fields, "email"))
+    except SubscriberError as exc:
+        errors["email"] = str(exc).removeprefix("email ")
+    with unit_of_work(settings.database_url) as session:
+        known = [slug for slug, _ in topic_options(session)]
+    try:
+        choices = choices_from_form(fields, known)
+    except FormErrors as exc:
+        errors.update(exc.errors)
+    if errors:
+        return _form(request, 400, fields, errors=errors)
+    origin = signup.Origin(
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        page=first(fields, "source") or str(request.url),
+    )
+    with unit_of_work(settings.database_url) as session:
+        result = signup.request_subscription(session, email, choices, origin, settings, now)
+    if result.outcome is signup.Outcome.LIMITED:
+        return _too_many(request)
+    if result.send_consent_id is not None:
+        background.add_task(
+            signup.send_confirmation,
+            settings.database_url,
+            result.send_consent_id,
+            settings,
+            sender_for(settings),
+            now,
+        )
+    return page(request, "check_inbox.html", email=email)
+
+
+def _request_id(request: Request, token: str) -> int | HTMLResponse:
+    settings = settings_of(request)
+    try:
+        return read_timed_token(secret_key(settings), "confirm", token, settings.confirm_max_age)
+    except ExpiredToken:
+        return page(request, "link_expired.html", status_code=400)
+    except InvalidToken:
+        return page(request, "invalid_link.html", status_code=404)
+
+
+def _confirm_page(request: Request, state: signup.Confirmed, done: bool) -> HTMLResponse:
+    settings = settings_of(request)
+    if state.state is signup.ConfirmState.GONE:
+        return page(request, "link_expired.html", status_code=400)
+    if state.state is signup.ConfirmState.SUPPRESSED:
+        return page(request, "cannot_subscribe.html", status_code=409)
+    sub = state.subscriber
+    assert sub is not None
+    if done or state.state is signup.ConfirmState.ALREADY:
+        return page(
+            request,
+            "confirmed.html",
+            email=sub.email,
+            topics=[s.topic.name for s in sub.subscriptions],
+            preferences_url=link_for(settings, "preferences", sub),
+        )
+    return page(request, "confirm.html", email=sub.email)
+
+
+@router.get("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
+def confirm_page(request: Request, token: str) -> HTMLResponse:
+    """Show a button. Confirming takes a POST: mail scanners that open every link
+    in an email must not confirm an address for someone who never asked."""
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    request_id = _request_id(request, token)
+    if isinstance(request_id, HTMLResponse):
+        return request_id
+    with unit_of_work(settings.database_url) as session:
+        return _confirm_page(request, signup.pending_request(session, request_id), done=False)
+
+
+@router.post("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def confirm_submit(request: Request, token: str) -> HTMLResponse:
+    fields = await form_fields(request)
+    return await run_in_threadpool(_confirm, request, token, fields)
+
+
+def _confirm(request: Request, token: str, fields: Fields) -> HTMLResponse:
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    if not csrf_ok(request, fields):
+        return page(request, "form_expired.html", status_code=403)
+    request_id = _request_id(request, token)
+    if isinstance(request_id, HTMLResponse):
+        return request_id
+    origin = signup.Origin(client_ip(request), request.headers.get("user-agent"), None)
+    with unit_of_work(settings.database_url) as session:
+        state = signup.confirm(session, request_id, origin, datetime.now(UTC))
+        return _confirm_page(request, state, done=True)
