@@ -1,0 +1,56 @@
+"""Running ``digest web`` as a process and driving it with headless Chromium."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from digest.mail.capture import free_port
+from tests.conftest import REPO, stop
+
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def web_port() -> tuple[int, str]:
+    port = free_port()
+    return port, f"http://127.0.0.1:{port}"
+
+
+def start_web(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen[bytes]:
+    """``digest web`` on ``port`` with ``env``; returns once /healthz answers."""
+    log_path = log_dir / f"web-{port}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - lives with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "web", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    stop(proc)
+    raise AssertionError(log_path.read_text())
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
