@@ -187,3 +187,27 @@ def subscribers_export(target: TextIO) -> None:
 
     with unit_of_work(support.database(support.settings())) as session:
         target.write(export_csv(session))
+
+
+@subscribers.command("show")
+@click.argument("email")
+def subscribers_show(email: str) -> None:
+    """Everything stored about one subscriber, as JSON: profile, topics, consent
+    records (when, IP, user agent, page, wording), digests and delivery attempts."""
+    import json
+
+    from sqlalchemy import select
+
+    from digest.db.models import Subscriber
+    from digest.services.preferences import export
+    from digest.services.subscribers import SubscriberError, normalise_email
+
+    try:
+        address = normalise_email(email)
+    except SubscriberError as exc:
+        raise click.ClickException(str(exc)) from None
+    with unit_of_work(support.database(support.settings())) as session:
+        sub = session.scalar(select(Subscriber).where(Subscriber.email == address))
+        if sub is None:
+            raise click.ClickException(f"no subscriber with the address {address}")
+        click.echo(json.dumps(export(session, sub), indent=2, ensure_ascii=False))

@@ -18,6 +18,7 @@ from digest.mail.sender import SMTPSender
 from digest.services import pipeline
 from digest.services.planning import cadence_of
 from digest.services.subscribers import SubscriberError, SubscriberInput, upsert_subscriber
+from tests.conftest import Cli, process_env
 from tests.integration.web.helpers import (
     browser,
     confirm_link,
@@ -129,7 +130,7 @@ def cadence_of_topics(timezone: str, hour: int):  # type: ignore[no-untyped-def]
 
 
 def test_the_consent_record_holds_every_field_and_the_export_returns_it(
-    world, mail_settings, smtp_server, db_url
+    world, mail_settings, smtp_server, db_url, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     world.topics("tech")
     client = confirmed_reader(world, mail_settings, smtp_server)
@@ -166,6 +167,12 @@ def test_the_consent_record_holds_every_field_and_the_export_returns_it(
     assert export["subscriptions"] == [{"topic": "tech", "name": "Tech", "frequency": "daily"}]
     assert export["digests"][0]["articles"][0]["title"] == "Story t1"
     assert export["digests"][0]["delivery"]["status"] == "sent"
+
+    # Operators see the same record from the command line.
+    cli = Cli(process_env(DIGEST_DATABASE_URL=db_url, DIGEST_SECRET_KEY="test-secret"), tmp_path)
+    shown = json.loads(cli("subscribers", "show", "ANA@example.org"))
+    assert shown["consents"] == export["consents"]
+    assert "no subscriber" in cli("subscribers", "show", "nobody@example.org", ok=False)
 
 
 def test_preference_changes_apply_from_the_next_slot(
