@@ -16,6 +16,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class ScheduleError(ValueError):
@@ -35,7 +36,7 @@ def zone(name: str) -> ZoneInfo:
 
 def parse_weekday(value: str | int) -> int:
     """0 for Monday … 6 for Sunday, from ``mon``/``monday``/``0``."""
-    if isinstance(value, int) or value.strip().isdigit():
+    if isinstance(value, int) or (value.strip().isascii() and value.strip().isdigit()):
         number = int(value)
         if 0 <= number <= 6:
             return number

@@ -120,7 +120,12 @@ def reschedule(sub: Subscriber, now: datetime) -> None:
     """Store the subscriber's next slot: the first one after ``now`` (or after their
     pause ends). Changes thus apply from the next slot and never cause a digest for
     a slot that has already passed."""
-    start = max(now, sub.paused_until or now)
+    paused = sub.paused_until is not None and sub.paused_until > now
+    if not paused and sub.next_slot_at is not None and sub.next_slot_at <= now:
+        # A slot has come and the planner has not made its digest yet: leave it to
+        # the planner (which also copes with a changed hour or zone), never skip it.
+        return
+    start = sub.paused_until if paused and sub.paused_until else now
     sub.next_slot_at = next_slot_after(cadence_of(sub), start)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import Enum
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from digest.config import Settings, secret_key
@@ -22,7 +23,7 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Consent, Subscriber, Topic
 from digest.domain.consent import CURRENT_WORDING
 from digest.domain.delivery import SENT, Reply, outcome
-from digest.domain.schedule import WEEKDAYS
+from digest.domain.schedule import WEEKDAY_NAMES
 from digest.mail.message import build_message, make_message_id
 from digest.mail.sender import Sender
 from digest.rendering.confirm import TopicChoice, render_confirmation
@@ -90,11 +91,17 @@ def request_subscription(
         return Request(Outcome.ACCEPTED)
     sub = session.scalar(select(Subscriber).where(Subscriber.email == email))
     if sub is None:
-        sub = Subscriber(email=email, status="pending", created_at=now, name=choices.name)
-        session.add(sub)
-        session.flush()
-        apply_choices(session, sub, choices, now)
-        sub.next_slot_at = None  # scheduled when confirmed
+        try:
+            with session.begin_nested():
+                sub = Subscriber(email=email, status="pending", created_at=now, name=choices.name)
+                session.add(sub)
+                session.flush()
+        except IntegrityError:
+            # A request for the same new address won the race: it is known now.
+            sub = session.scalars(select(Subscriber).where(Subscriber.email == email)).one()
+        else:
+            apply_choices(session, sub, choices, now)
+            sub.next_slot_at = None  # scheduled when confirmed
     origin = origin.clipped()
     consent = Consent(
         subscriber_id=sub.id,
@@ -153,7 +160,7 @@ def send_confirmation(
             topics=[TopicChoice(names.get(s, s), f) for s, f in choices.topics.items()],
             hour=choices.hour,
             timezone=choices.timezone,
-            weekday=WEEKDAYS[choices.weekday],
+            weekday=WEEKDAY_NAMES[choices.weekday],
             expires_in=settings.confirm_max_age,
         )
         address = sub.email
@@ -242,10 +249,18 @@ def purge(session: Session, settings: Settings, now: datetime) -> Purged:
     """Forget addresses that never confirmed within ``pending_max_age``, requests to
     change a known subscriber that were never confirmed, and old rate-limit counts."""
     cutoff = now - settings.pending_max_age
+    # Only addresses that came through the form: a pending row imported by an
+    # operator has no request and is left alone. Age counts from the latest request,
+    # so a link sent the day before is never outlived by its address.
+    has_request = select(Consent.id).where(Consent.subscriber_id == Subscriber.id)
+    recent_request = has_request.where(Consent.requested_at >= cutoff)
     stale = list(
         session.scalars(
             select(Subscriber.id).where(
-                Subscriber.status == "pending", Subscriber.created_at < cutoff
+                Subscriber.status == "pending",
+                Subscriber.created_at < cutoff,
+                has_request.exists(),
+                ~recent_request.exists(),
             )
         )
     )

@@ -44,4 +44,4 @@ def valid(request: Request, secret: str, token: str | None) -> bool:
     value = cookie_value(request)
     if not value or not token:
         return False
-    return hmac.compare_digest(_sign(secret, value), token)
+    return hmac.compare_digest(_sign(secret, value).encode(), token.encode("utf-8", "replace"))

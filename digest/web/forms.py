@@ -9,13 +9,11 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from digest.config import secret_key
-from digest.domain.schedule import WEEKDAYS
+from digest.domain.schedule import WEEKDAY_NAMES, WEEKDAYS
 from digest.services.choices import Choices, Fields, first
 from digest.services.topics import list_topics
 from digest.web import csrf
 from digest.web.pages import settings_of
-
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 async def form_fields(request: Request) -> Fields:

@@ -85,8 +85,8 @@ def _undo(request: Request, token: str, fields: Fields) -> HTMLResponse:
         sub = _subscriber(session, request, "unsubscribe", token)
         if sub is None:
             return _invalid(request)
-        resubscribe(sub, datetime.now(UTC))
-        return _preferences(request, session, sub, notice="resubscribed")
+        back = resubscribe(sub, datetime.now(UTC))
+        return _preferences(request, session, sub, notice="resubscribed" if back else None)
 
 
 # -- preferences ------------------------------------------------------------------
@@ -186,7 +186,7 @@ def _change(request: Request, token: str, fields: Fields) -> HTMLResponse:
             return _preferences(request, session, sub, notice="saved")
         if action == "pause":
             raw = first(fields, "weeks", "1")
-            weeks = int(raw) if raw.isdigit() else -1
+            weeks = int(raw) if raw.isdecimal() and len(raw) < 3 else -1
             if weeks not in preferences.PAUSE_WEEKS:
                 errors = {"weeks": "choose 1, 2, 3 or 4 weeks"}
                 return _preferences(request, session, sub, 400, errors=errors)
@@ -196,8 +196,8 @@ def _change(request: Request, token: str, fields: Fields) -> HTMLResponse:
             preferences.pause(sub, 0, now)
             return _preferences(request, session, sub, notice="resumed")
         if action == "resubscribe":
-            resubscribe(sub, now)
-            return _preferences(request, session, sub, notice="resubscribed")
+            back = resubscribe(sub, now)
+            return _preferences(request, session, sub, notice="resubscribed" if back else None)
         if action == "delete":
             if first(fields, "confirm_delete") != "yes":
                 errors = {"confirm_delete": "tick the box to confirm that everything goes"}

@@ -56,7 +56,10 @@ def _form(
 def _too_many(request: Request) -> HTMLResponse:
     settings = settings_of(request)
     response = page(
-        request, "too_many.html", status_code=429, minutes=settings.subscribe_window.seconds // 60
+        request,
+        "too_many.html",
+        status_code=429,
+        minutes=max(1, int(settings.subscribe_window.total_seconds()) // 60),
     )
     response.headers["Retry-After"] = str(int(settings.subscribe_window.total_seconds()))
     return response

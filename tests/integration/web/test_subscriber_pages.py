@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -284,6 +285,16 @@ def test_unsubscribe_then_undo(world, mail_settings, smtp_server, db_url) -> Non
     assert sub is not None and sub.status == "active"
     assert sub.next_slot_at is not None and sub.next_slot_at > datetime.now(UTC)
 
+    # The page shown after the undo is the preferences page, and its forms go there.
+    preferences = links_in(smtp_server.received[-1].message)["preferences"]
+    actions = set(re.findall(r'<form method="post" action="([^"]+)"', undone.text))
+    assert actions == {preferences}
+    gone = client.post(
+        path_of(mail_settings, preferences),
+        data={"csrf_token": csrf_of(undone.text), "action": "delete", "confirm_delete": "yes"},
+    )
+    assert gone.status_code == 200 and subscriber(db_url, "ana@example.org") is None
+
 
 def test_delete_me_leaves_no_row_with_the_address(
     world, mail_settings, smtp_server, db_url
@@ -440,6 +451,58 @@ def test_the_honeypot_and_missing_csrf_token_store_and_send_nothing(
     assert smtp_server.received == []
 
 
+def test_odd_form_values_get_a_clear_answer_not_a_server_error(
+    world, mail_settings, smtp_server, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    client = confirmed_reader(world, mail_settings, smtp_server)
+    weird = subscribe(client, "w@example.org", {"tech": "daily"}, weekday="²", hour="²")
+    assert weird.status_code == 400
+    assert "choose a day of the week" in weird.text and "choose an hour" in weird.text
+    forged = client.post("/subscribe", data={"csrf_token": "é", "email": "x@example.org"})
+    assert forged.status_code == 403
+    first = next_slot(db_url, "ana@example.org")
+    world.article("t1", first - timedelta(hours=1), ["tech"])
+    assert run_slot(mail_settings, first) == 1
+    prefs = path_of(mail_settings, links_in(smtp_server.received[-1].message)["preferences"])
+    page = client.get(prefs)
+    odd = client.post(
+        prefs, data={"csrf_token": csrf_of(page.text), "action": "pause", "weeks": "²"}
+    )
+    assert odd.status_code == 400 and "choose 1, 2, 3 or 4 weeks" in odd.text
+
+
+def test_saving_while_a_slot_is_due_keeps_that_slot(
+    world, mail_settings, smtp_server, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    client = confirmed_reader(world, mail_settings, smtp_server)
+    due = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    with unit_of_work(db_url) as s:  # the slot came; the planner has not run yet
+        s.scalars(select(Subscriber)).one().next_slot_at = due
+    page = client.get("/subscribe")  # any page with a form, for the CSRF token
+    with unit_of_work(db_url) as s:
+        from digest.services.composing import link_for
+
+        prefs = path_of(
+            mail_settings,
+            link_for(mail_settings, "preferences", s.scalars(select(Subscriber)).one()),
+        )
+    saved = client.post(
+        prefs,
+        data={
+            "csrf_token": csrf_of(page.text),
+            "action": "save",
+            "topics": ["tech"],
+            "hour": "7",
+            "timezone": "UTC",
+            "weekday": "mon",
+        },
+    )
+    assert saved.status_code == 200
+    assert next_slot(db_url, "ana@example.org") == due
+
+
 def test_unconfirmed_addresses_are_purged_after_the_configured_age(
     world, mail_settings, smtp_server, db_url
 ) -> None:  # type: ignore[no-untyped-def]
@@ -453,10 +516,32 @@ def test_unconfirmed_addresses_are_purged_after_the_configured_age(
     with unit_of_work(db_url) as s:
         assert purge(s, mail_settings, datetime.now(UTC)).pending == 0
     assert subscriber(db_url, "late@example.org") is not None
+    # Pending rows an operator imported have no request and are not the purge's.
+    with unit_of_work(db_url) as s:
+        upsert_subscriber(
+            s,
+            SubscriberInput("imported@example.org", ["tech"]),
+            confirmed=False,
+            now=datetime.now(UTC),
+        )
+    # An address that asked again recently keeps its fresh link working.
+    with unit_of_work(db_url) as s:
+        asked = s.scalars(
+            select(Consent).join(Subscriber).where(Subscriber.email == "late@example.org")
+        ).one()
+        asked.requested_at = later - timedelta(hours=1)
+    with unit_of_work(db_url) as s:
+        assert purge(s, mail_settings, later).pending == 0
+    with unit_of_work(db_url) as s:
+        asked = s.scalars(
+            select(Consent).join(Subscriber).where(Subscriber.email == "late@example.org")
+        ).one()
+        asked.requested_at = datetime.now(UTC)
     with unit_of_work(db_url) as s:
         report = purge(s, mail_settings, later)
     assert report.pending == 1
     assert subscriber(db_url, "late@example.org") is None
+    assert subscriber(db_url, "imported@example.org") is not None
     assert subscriber(db_url, "prompt@example.org").status == "active"  # type: ignore[union-attr]
 
 
