@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber, Subscription
 from digest.domain.schedule import WEEKDAYS, ScheduleError, check_hour, parse_weekday, zone
+from digest.services.choices import reschedule
 from digest.services.suppressing import suppression_of
 from digest.services.topics import TopicError, topics_by_slug
 
@@ -97,14 +98,18 @@ def upsert_subscriber(
     sub.timezone = data.timezone
     sub.hour = hour
     sub.weekday = weekday
-    # The schedule restarts from the change; the next tick computes the slot.
-    sub.next_slot_at = None
+    was_active = sub.status == "active"
     if confirmed and sub.status in ("pending", "unsubscribed"):
         sub.status = "active"
         sub.confirmed_at = now
         sub.unsubscribed_at = None
     sub.subscriptions = [Subscription(topic=t, frequency=data.frequency) for t in topics]
     session.flush()
+    if was_active:
+        # A change applies from the next slot, never to one already passed.
+        reschedule(sub, now)
+    else:
+        sub.next_slot_at = None  # the next tick schedules from the confirmation
     return sub, created
 
 

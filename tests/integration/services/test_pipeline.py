@@ -299,3 +299,23 @@ def test_status_and_suppression_are_checked_again_at_send_time(
         reasons = {d.email: d.last_text for d in s.scalars(select(Delivery))}
     assert reasons["leaving@example.org"] == "not sent: subscriber is unsubscribed"
     assert reasons["suppressed@example.org"] == "not sent: address is suppressed"
+
+
+def test_changing_an_active_subscriber_applies_from_the_next_slot(  # type: ignore[no-untyped-def]
+    world, mail_settings, smtp_server
+) -> None:
+    world.topics("tech")
+    world.subscriber("reader@example.org", "tech", T0)
+    world.article("a1", SLOT1 - timedelta(hours=1), ["tech"])
+    sender = SMTPSender.from_url(mail_settings.smtp_url)
+    assert pipeline.run(mail_settings.database_url, mail_settings, sender, lambda: SLOT1).sent == 1
+    # At 10:00 the reader moves to 09:00: today's 09:00 has passed, so nothing until tomorrow.
+    changed_at = SLOT1 + timedelta(hours=3)
+    world.subscriber("reader@example.org", "tech", changed_at, hour=9)
+    world.article("a2", changed_at - timedelta(hours=2), ["tech"])
+    later = changed_at + timedelta(minutes=1)
+    assert pipeline.run(mail_settings.database_url, mail_settings, sender, lambda: later).sent == 0
+    tomorrow = SLOT1.replace(hour=9) + timedelta(days=1)
+    assert (
+        pipeline.run(mail_settings.database_url, mail_settings, sender, lambda: tomorrow).sent == 1
+    )
