@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 
 from digest import cli_support as support
+from digest.cli_admin import admin
 from digest.cli_data import articles, feeds, subscribers, topics
 
 
@@ -20,7 +21,7 @@ def main() -> None:
     """
 
 
-for group in (topics, feeds, articles, subscribers):
+for group in (topics, feeds, articles, subscribers, admin):
     main.add_command(group)
 
 

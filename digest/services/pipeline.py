@@ -14,14 +14,14 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Digest
 from digest.domain import delivery as rules
 from digest.mail.sender import Sender
-from digest.services import building
+from digest.services import building, delivering
+from digest.services.controls import sending_paused
 from digest.services.delivering import (
     CLAIM_LEASE,
     LOST_AFTER,
     Clock,
     SendReport,
     prepare_built,
-    send_deliveries,
     send_outgoing,
 )
 from digest.services.planning import PlanReport, plan
@@ -55,8 +55,12 @@ class RunReport:
 def build_and_send(
     database_url: str, digest_ids: list[int], settings: Settings, sender: Sender, clock: Clock
 ) -> RunReport:
-    """Build a batch of planned digests and send what they produced."""
+    """Build a batch of planned digests and send what they produced. While an
+    operator has paused sending, nothing happens: the digests stay planned and the
+    sweep queues them again after sending resumes."""
     result = RunReport()
+    if is_paused(database_url):
+        return result
     # Built, claimed and rendered in one transaction, from what building has in
     # memory; committed before the first byte goes to the relay.
     with unit_of_work(database_url) as session:
@@ -67,6 +71,20 @@ def build_and_send(
     result.delivery_ids = built.delivery_ids
     result.add(send_outgoing(database_url, outgoing, settings, sender, clock))
     return result
+
+
+def is_paused(database_url: str) -> bool:
+    with unit_of_work(database_url) as session:
+        return sending_paused(session)
+
+
+def send_deliveries(
+    database_url: str, ids: list[int], settings: Settings, sender: Sender, clock: Clock
+) -> SendReport:
+    """Send queued or deferred deliveries, unless sending is paused."""
+    if is_paused(database_url):
+        return SendReport()
+    return delivering.send_deliveries(database_url, ids, settings, sender, clock)
 
 
 def run(database_url: str, settings: Settings, sender: Sender, clock: Clock) -> RunReport:

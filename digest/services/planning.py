@@ -20,6 +20,7 @@ from digest.db.bulk import insert_rows
 from digest.db.engine import unit_of_work
 from digest.db.models import Digest, Subscriber, Subscription, id_in, table_of
 from digest.domain.schedule import Cadence, Due, due
+from digest.services.controls import sending_paused
 
 # How far back a first digest reaches, and the furthest back any digest reaches
 # (after failed or missed digests), per frequency.
@@ -32,6 +33,7 @@ class PlanReport:
     digest_ids: list[int] = field(default_factory=list)
     missed: int = 0  # slots older than the catch-up bound, not sent
     examined: int = 0
+    paused: bool = False  # an operator paused all sending: nothing was planned
 
 
 def cadence_from(timezone: str, hour: int, weekday: int, frequencies: set[str]) -> Cadence:
@@ -227,6 +229,11 @@ def plan(database_url: str, settings: Settings, now: datetime) -> PlanReport:
     queues the returned digests only after this returns (all batches committed).
     """
     total = PlanReport()
+    with unit_of_work(database_url) as session:
+        if sending_paused(session):
+            # Slots that pass meanwhile are caught up (at most once) on resuming.
+            total.paused = True
+            return total
     last_id = 0
     decided: DueCache = {}
     while True:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from digest.db.models import Delivery
+from digest.db.models import Delivery, Subscriber
+from digest.services.controls import sending_paused
 
 
 def list_deliveries(
@@ -48,3 +49,18 @@ def list_deliveries(
         }
         for d in session.scalars(query)
     ]
+
+
+def counts(session: Session) -> dict[str, Any]:
+    """Subscribers and deliveries by status, and whether sending is paused."""
+    subscribers = dict(
+        session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all()
+    )
+    deliveries = dict(
+        session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
+    )
+    return {
+        "subscribers": {k: int(v) for k, v in sorted(subscribers.items())},
+        "deliveries": {k: int(v) for k, v in sorted(deliveries.items())},
+        "sending_paused": sending_paused(session),
+    }

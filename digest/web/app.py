@@ -11,6 +11,8 @@ from sqlalchemy import text
 from digest import __version__
 from digest.config import Settings, get_settings
 from digest.db.engine import get_engine
+from digest.web.admin import router as admin_router
+from digest.web.api import router as api_router
 from digest.web.public import router as public_router
 from digest.web.subscribe import router as subscribe_router
 
@@ -27,6 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.include_router(public_router)
     app.include_router(subscribe_router)
+    app.include_router(admin_router)
+    app.include_router(api_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request) -> JSONResponse:

@@ -27,6 +27,9 @@ CONTRACT = [
     ("retry", ["--now"]),
     ("deliveries", ["--status", "--json"]),
     ("preview", ["--now", "--format"]),
+    ("admin create", ["--role", "--password-stdin"]),
+    ("admin api-key", ["--role"]),
+    ("subscribers show", []),
 ]
 
 

@@ -1,0 +1,109 @@
+"""Admin users and API keys: who may use /admin and /api, with which role.
+
+Operators read and change everything; editors read lists and use previews but
+change nothing. Passwords are hashed with argon2; API keys are random and only
+their SHA-256 is stored (a key carries enough entropy that a slow hash adds nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.db.models import AdminUser, ApiKey
+from digest.services.subscribers import SubscriberError, normalise_email
+
+ROLES = ("operator", "editor")
+MIN_PASSWORD = 12
+_hasher = PasswordHasher()
+# Verified against when the address is unknown, so a wrong address costs as much
+# time as a wrong password and sign-in does not tell which addresses exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AdminError(ValueError):
+    """Admin input that cannot be used; the message names the field."""
+
+
+def may_change(role: str) -> bool:
+    return role == "operator"
+
+
+def create_admin(
+    session: Session, email: str, password: str, role: str, now: datetime
+) -> AdminUser:
+    """Create the admin ``email`` or, if it exists, set its password and role."""
+    if role not in ROLES:
+        raise AdminError(f"role must be operator or editor (got {role!r})")
+    if len(password) < MIN_PASSWORD:
+        raise AdminError(f"password must be at least {MIN_PASSWORD} characters")
+    try:
+        address = normalise_email(email)
+    except SubscriberError as exc:
+        raise AdminError(str(exc)) from None
+    user = session.scalar(select(AdminUser).where(AdminUser.email == address))
+    if user is None:
+        user = AdminUser(email=address, created_at=now, disabled=False)
+        session.add(user)
+    user.password_hash = _hasher.hash(password)
+    user.role = role
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str, now: datetime) -> AdminUser | None:
+    """The admin whose address and password these are, else None."""
+    try:
+        address = normalise_email(email)
+    except SubscriberError:
+        address = ""
+    user = session.scalar(select(AdminUser).where(AdminUser.email == address)) if address else None
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_sign_in_at = now
+    return user
+
+
+def session_stamp(user: AdminUser) -> str:
+    """Changes when the password changes, which ends every existing session."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(session: Session, name: str, role: str, now: datetime) -> str:
+    """A new key for ``role``; the key itself is returned once and never stored."""
+    if role not in ROLES:
+        raise AdminError(f"role must be operator or editor (got {role!r})")
+    name = " ".join(name.split())
+    if not name:
+        raise AdminError("name is empty: say what the key is for")
+    key = "dgk_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiKey(name=name[:200], prefix=key[:12], key_hash=_key_hash(key), role=role, created_at=now)
+    )
+    session.flush()
+    return key
+
+
+def api_key_role(session: Session, key: str, now: datetime) -> str | None:
+    """The role of a valid, unrevoked key, else None."""
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == _key_hash(key)))
+    if row is None or row.revoked_at is not None:
+        return None
+    row.last_used_at = now
+    return row.role

@@ -1,0 +1,96 @@
+"""Who is asking: an admin signed in with a session cookie, or a client holding an
+API key. Sessions are signed (no server-side store), expire, and end when the
+admin's password changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fastapi import HTTPException, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from digest.config import secret_key
+from digest.db.models import AdminUser
+from digest.services.admins import api_key_role, may_change, session_stamp
+from digest.web.pages import settings_of
+
+COOKIE = "digest_admin"
+SESSION_AGE = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated admin or API client."""
+
+    who: str  # the admin's address, or "api key"
+    role: str
+
+    @property
+    def may_change(self) -> bool:
+        return may_change(self.role)
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key(settings_of(request)), salt="digest.admin-session")
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or settings_of(request).base_url.startswith("https://")
+
+
+def start_session(request: Request, response: Response, user: AdminUser) -> None:
+    value = _serializer(request).dumps([user.id, session_stamp(user)])
+    response.set_cookie(
+        COOKIE,
+        str(value),
+        max_age=int(SESSION_AGE.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+
+
+def end_session(request: Request, response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
+
+
+def signed_in(request: Request, session: Session) -> Caller | None:
+    """The admin whose session cookie came with ``request``, if it is still valid."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return None
+    try:
+        value = _serializer(request).loads(raw, max_age=int(SESSION_AGE.total_seconds()))
+        user_id, stamp = int(value[0]), str(value[1])
+    except (BadSignature, TypeError, ValueError, IndexError):
+        return None
+    user = session.get(AdminUser, user_id)
+    if user is None or user.disabled or session_stamp(user) != stamp:
+        return None
+    return Caller(user.email, user.role)
+
+
+def api_caller(request: Request, session: Session) -> Caller:
+    """The caller of an /api route: a bearer API key, else a signed-in admin.
+    Raises 401 for anyone else."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() == "bearer" and key.strip():
+        role = api_key_role(session, key.strip(), datetime.now(UTC))
+        if role is not None:
+            return Caller("api key", role)
+        raise HTTPException(401, "this API key is not valid", {"WWW-Authenticate": "Bearer"})
+    caller = signed_in(request, session)
+    if caller is None:
+        raise HTTPException(
+            401, "send an API key as 'Authorization: Bearer KEY'", {"WWW-Authenticate": "Bearer"}
+        )
+    return caller
+
+
+def require_change(caller: Caller) -> None:
+    if not caller.may_change:
+        raise HTTPException(403, f"the {caller.role} role cannot change or delete data")
