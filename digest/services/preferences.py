@@ -134,6 +134,7 @@ def export(session: Session, sub: Subscriber) -> dict[str, Any]:
                 "delivery": None
                 if d.id not in deliveries
                 else {
+                    "message_id": deliveries[d.id].message_id,
                     "status": deliveries[d.id].status,
                     "sent_at": _iso(deliveries[d.id].sent_at),
                     "attempts": [

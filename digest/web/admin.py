@@ -12,8 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from digest.db.engine import unit_of_work
+from digest.db.models import Delivery, Subscriber
 from digest.db.schema import ensure_schema
-from digest.services import admins, limits, reporting
+from digest.embedded import sender_for
+from digest.services import admins, console, limits, pipeline, preferences, reporting
 from digest.services.choices import Fields, first
 from digest.services.controls import set_sending_paused
 from digest.web.auth import Caller, end_session, signed_in, start_session
@@ -130,3 +132,100 @@ def _pause_sending(request: Request, fields: Fields) -> Response:
         paused = first(fields, "action") == "pause"
         set_sending_paused(session, paused, caller.who, datetime.now(UTC))
     return RedirectResponse("/admin", status_code=303)
+
+
+# -- subscribers ------------------------------------------------------------------
+
+
+@router.get("/admin/subscribers", include_in_schema=False)
+def subscribers(
+    request: Request, q: str = "", status: str = "", topic: str = "", after: int = 0
+) -> Response:
+    """Find subscribers by a fragment of their address, by status and by topic."""
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    with unit_of_work(settings.database_url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return _to_sign_in()
+        rows, next_after = console.find_subscribers(
+            session,
+            fragment=q[:320],
+            status=status if status in console.STATUSES else "",
+            topic=topic[:64],
+            after_id=max(0, after),
+        )
+        topics = console.topic_slugs(session)
+    return page(
+        request,
+        "admin_subscribers.html",
+        caller=caller,
+        rows=rows,
+        next_after=next_after,
+        q=q,
+        status=status,
+        topic=topic,
+        statuses=console.STATUSES,
+        topics=topics,
+    )
+
+
+@router.get("/admin/subscribers/{subscriber_id}", include_in_schema=False)
+def subscriber_page(request: Request, subscriber_id: int, notice: str = "") -> Response:
+    """One subscriber: profile, consent records, topics, every digest with its
+    articles and every SMTP attempt."""
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    with unit_of_work(settings.database_url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return _to_sign_in()
+        sub = session.get(Subscriber, subscriber_id)
+        if sub is None:
+            return page(request, "admin_not_found.html", status_code=404, caller=caller)
+        data = preferences.export(session, sub)
+        retryable = console.delivery_ids_of(session, sub.id)
+    return page(
+        request,
+        "admin_subscriber.html",
+        caller=caller,
+        subscriber_id=subscriber_id,
+        data=data,
+        retryable=retryable,
+        notice=notice[:40],
+    )
+
+
+@router.post("/admin/deliveries/{delivery_id}/retry", include_in_schema=False)
+async def retry_delivery(request: Request, delivery_id: int) -> Response:
+    fields = await form_fields(request)
+    return await run_in_threadpool(_retry, request, delivery_id, fields)
+
+
+def _retry(request: Request, delivery_id: int, fields: Fields) -> Response:
+    """Send a failed delivery again, now, from this process (operators only)."""
+    settings = settings_of(request)
+    ensure_schema(settings.database_url)
+    now = datetime.now(UTC)
+    with unit_of_work(settings.database_url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return _to_sign_in()
+        if not csrf_ok(request, fields):
+            return page(request, "form_expired.html", status_code=403)
+        if not caller.may_change:
+            return page(request, "forbidden.html", status_code=403, role=caller.role)
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            return page(request, "admin_not_found.html", status_code=404, caller=caller)
+        subscriber_id = delivery.subscriber_id
+        reopened = console.reopen_failed(session, delivery_id, now)
+    outcome = "not-failed"
+    if reopened:
+        report = pipeline.send_deliveries(
+            settings.database_url, [delivery_id], settings, sender_for(settings), lambda: now
+        )
+        outcome = next(iter(report.outcomes.values()), "paused")
+    return RedirectResponse(
+        f"/admin/subscribers/{subscriber_id}?notice=retry-{outcome}", status_code=303
+    )
