@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,9 +23,14 @@ from digest.services.subscribers import SubscriberError, normalise_email
 ROLES = ("operator", "editor")
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
-# Verified against when the address is unknown, so a wrong address costs as much
-# time as a wrong password and sign-in does not tell which addresses exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the address is unknown, so a wrong address costs as
+    much time as a wrong password and sign-in does not tell which addresses exist.
+    Made on first use: hashing costs tens of milliseconds at every import otherwise."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AdminError(ValueError):
@@ -65,7 +71,7 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
         address = ""
     user = session.scalar(select(AdminUser).where(AdminUser.email == address)) if address else None
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -88,7 +87,3 @@ def reopen_failed(session: Session, delivery_id: int, now: datetime) -> bool:
 
 def topic_slugs(session: Session) -> list[str]:
     return list(session.scalars(select(Topic.slug).order_by(Topic.slug)))
-
-
-def as_rows(rows: list[SubscriberRow]) -> list[dict[str, Any]]:
-    return [row.__dict__ for row in rows]

@@ -59,11 +59,11 @@ def build_and_send(
     operator has paused sending, nothing happens: the digests stay planned and the
     sweep queues them again after sending resumes."""
     result = RunReport()
-    if is_paused(database_url):
-        return result
     # Built, claimed and rendered in one transaction, from what building has in
     # memory; committed before the first byte goes to the relay.
     with unit_of_work(database_url) as session:
+        if sending_paused(session):
+            return result
         now = clock()
         built = building.build(session, digest_ids, settings, now, claim=True)
         outgoing = prepare_built(session, built.built, settings, now)

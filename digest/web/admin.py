@@ -9,18 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Subscriber
-from digest.db.schema import ensure_schema
 from digest.embedded import sender_for
 from digest.services import admins, console, limits, pipeline, preferences, reporting
 from digest.services.choices import Fields, first
 from digest.services.controls import set_sending_paused
 from digest.web.auth import Caller, end_session, signed_in, start_session
 from digest.web.forms import client_ip, csrf_ok, form_fields
-from digest.web.pages import page, settings_of
+from digest.web.pages import database, page, settings_of
 
 router = APIRouter()
 SIGN_IN_WINDOW = timedelta(minutes=15)
@@ -44,13 +44,12 @@ async def sign_in(request: Request) -> Response:
 
 
 def _sign_in(request: Request, fields: Fields) -> Response:
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
+    url = database(request)
     if not csrf_ok(request, fields):
         return page(request, "form_expired.html", status_code=403)
     email, password = first(fields, "email")[:320], (fields.get("password") or [""])[0]
     now = datetime.now(UTC)
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         allowed = limits.allow(
             session,
             limits.limit_key("signin-ip", client_ip(request)),
@@ -68,7 +67,7 @@ def _sign_in(request: Request, fields: Fields) -> Response:
         refused = page(request, "too_many.html", status_code=429, minutes=15)
         refused.headers["Retry-After"] = str(int(SIGN_IN_WINDOW.total_seconds()))
         return refused
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         user = admins.authenticate(session, email, password, now)
         if user is None:
             return page(
@@ -93,18 +92,30 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+def _operator(request: Request, session: Session, fields: Fields) -> Caller | Response:
+    """The signed-in operator behind a state-changing form, or the page refusing it:
+    sign-in for nobody, 403 without a CSRF token or for an editor."""
+    caller = signed_in(request, session)
+    if caller is None:
+        return _to_sign_in()
+    if not csrf_ok(request, fields):
+        return page(request, "form_expired.html", status_code=403)
+    if not caller.may_change:
+        return page(request, "forbidden.html", status_code=403, role=caller.role)
+    return caller
+
+
 def _dashboard(request: Request, caller: Caller, status_code: int = 200) -> HTMLResponse:
-    settings = settings_of(request)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         figures = reporting.counts(session)
     return page(request, "admin_home.html", status_code=status_code, caller=caller, **figures)
 
 
 @router.get("/admin", include_in_schema=False)
 def dashboard(request: Request) -> Response:
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         caller = signed_in(request, session)
     if caller is None:
         return _to_sign_in()
@@ -119,16 +130,11 @@ async def pause_sending(request: Request) -> Response:
 
 def _pause_sending(request: Request, fields: Fields) -> Response:
     """Pause or resume all sending (operators only)."""
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
-        caller = signed_in(request, session)
-        if caller is None:
-            return _to_sign_in()
-        if not csrf_ok(request, fields):
-            return page(request, "form_expired.html", status_code=403)
-        if not caller.may_change:
-            return page(request, "forbidden.html", status_code=403, role=caller.role)
+    url = database(request)
+    with unit_of_work(url) as session:
+        caller = _operator(request, session, fields)
+        if isinstance(caller, Response):
+            return caller
         paused = first(fields, "action") == "pause"
         set_sending_paused(session, paused, caller.who, datetime.now(UTC))
     return RedirectResponse("/admin", status_code=303)
@@ -142,9 +148,8 @@ def subscribers(
     request: Request, q: str = "", status: str = "", topic: str = "", after: int = 0
 ) -> Response:
     """Find subscribers by a fragment of their address, by status and by topic."""
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         caller = signed_in(request, session)
         if caller is None:
             return _to_sign_in()
@@ -174,9 +179,8 @@ def subscribers(
 def subscriber_page(request: Request, subscriber_id: int, notice: str = "") -> Response:
     """One subscriber: profile, consent records, topics, every digest with its
     articles and every SMTP attempt."""
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         caller = signed_in(request, session)
         if caller is None:
             return _to_sign_in()
@@ -205,16 +209,12 @@ async def retry_delivery(request: Request, delivery_id: int) -> Response:
 def _retry(request: Request, delivery_id: int, fields: Fields) -> Response:
     """Send a failed delivery again, now, from this process (operators only)."""
     settings = settings_of(request)
-    ensure_schema(settings.database_url)
+    url = database(request)
     now = datetime.now(UTC)
-    with unit_of_work(settings.database_url) as session:
-        caller = signed_in(request, session)
-        if caller is None:
-            return _to_sign_in()
-        if not csrf_ok(request, fields):
-            return page(request, "form_expired.html", status_code=403)
-        if not caller.may_change:
-            return page(request, "forbidden.html", status_code=403, role=caller.role)
+    with unit_of_work(url) as session:
+        caller = _operator(request, session, fields)
+        if isinstance(caller, Response):
+            return caller
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
@@ -223,7 +223,7 @@ def _retry(request: Request, delivery_id: int, fields: Fields) -> Response:
     outcome = "not-failed"
     if reopened:
         report = pipeline.send_deliveries(
-            settings.database_url, [delivery_id], settings, sender_for(settings), lambda: now
+            url, [delivery_id], settings, sender_for(settings), lambda: now
         )
         outcome = next(iter(report.outcomes.values()), "paused")
     return RedirectResponse(

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from digest.db.engine import unit_of_work
-from digest.db.schema import ensure_schema
 from digest.services import reporting
 from digest.services.controls import set_sending_paused
 from digest.web.auth import api_caller, require_change
-from digest.web.pages import settings_of
+from digest.web.pages import database
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -31,9 +30,8 @@ class Sending(BaseModel):
 @router.get("/stats", response_model=Stats)
 def stats(request: Request) -> Stats:
     """Subscribers and deliveries by status, and whether sending is paused."""
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         api_caller(request, session)
         return Stats(**reporting.counts(session))
 
@@ -41,9 +39,8 @@ def stats(request: Request) -> Stats:
 @router.put("/sending", response_model=Sending)
 def sending(request: Request, body: Sending) -> Sending:
     """Pause or resume all sending (operator role)."""
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         caller = api_caller(request, session)
         require_change(caller)
         set_sending_paused(session, body.paused, caller.who, datetime.now(UTC))

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from digest.config import Settings, secret_key
+from digest.db.schema import ensure_schema
 from digest.rendering.environment import templates_dir
 from digest.web import csrf
 
@@ -30,6 +31,13 @@ def environment() -> Environment:
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def database(request: Request) -> str:
+    """The database URL, its schema checked (once per process) to be current."""
+    url = settings_of(request).database_url
+    ensure_schema(url)
+    return url
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -13,14 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
-from digest.db.schema import ensure_schema
 from digest.domain.schedule import zone
 from digest.services import preferences
 from digest.services.choices import Fields, FormErrors, choices_from_form, choices_of, first
 from digest.services.composing import link_for
 from digest.services.unsubscribing import resubscribe, unsubscribe
 from digest.web.forms import csrf_ok, form_context, form_fields, form_values, topic_options
-from digest.web.pages import page, settings_of
+from digest.web.pages import database, page, settings_of
 
 router = APIRouter()
 
@@ -39,9 +38,8 @@ def _subscriber(session: Session, request: Request, purpose: str, token: str) ->
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     """Show a confirm button. Never unsubscribes: link scanners and prefetchers GET."""
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         sub = _subscriber(session, request, "unsubscribe", token)
         if sub is None:
             return _invalid(request)
@@ -55,8 +53,8 @@ def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
     """Unsubscribe (RFC 8058 one-click): no cookie or CSRF token, 200 and no redirect.
     Repeating it changes nothing."""
     settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         sub = _subscriber(session, request, "unsubscribe", token)
         if sub is None:
             return _invalid(request)
@@ -77,11 +75,10 @@ async def unsubscribe_undo(request: Request, token: str) -> HTMLResponse:
 
 
 def _undo(request: Request, token: str, fields: Fields) -> HTMLResponse:
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
+    url = database(request)
     if not csrf_ok(request, fields):
         return page(request, "form_expired.html", status_code=403)
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         sub = _subscriber(session, request, "unsubscribe", token)
         if sub is None:
             return _invalid(request)
@@ -129,9 +126,8 @@ def _preferences(
 
 @router.get("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
 def preferences_page(request: Request, token: str) -> HTMLResponse:
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         sub = _subscriber(session, request, "preferences", token)
         if sub is None:
             return _invalid(request)
@@ -141,9 +137,8 @@ def preferences_page(request: Request, token: str) -> HTMLResponse:
 @router.get("/preferences/{token}/data", include_in_schema=False)
 def preferences_data(request: Request, token: str) -> Response:
     """Download my data: everything stored about the reader, as JSON."""
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         sub = _subscriber(session, request, "preferences", token)
         if sub is None:
             return _invalid(request)
@@ -166,13 +161,12 @@ async def preferences_submit(request: Request, token: str) -> HTMLResponse:
 
 
 def _change(request: Request, token: str, fields: Fields) -> HTMLResponse:
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
+    url = database(request)
     if not csrf_ok(request, fields):
         return page(request, "form_expired.html", status_code=403)
     now = datetime.now(UTC)
     action = first(fields, "action", "save")
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         sub = _subscriber(session, request, "preferences", token)
         if sub is None:
             return _invalid(request)

@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 
 from digest.config import secret_key
 from digest.db.engine import unit_of_work
-from digest.db.schema import ensure_schema
 from digest.domain.consent import CONSENT_WORDING, CURRENT_WORDING
 from digest.embedded import sender_for
 from digest.services import signup
@@ -26,7 +25,7 @@ from digest.web.forms import (
     form_values,
     topic_options,
 )
-from digest.web.pages import page, settings_of
+from digest.web.pages import database, page, settings_of
 
 router = APIRouter()
 HONEYPOT = "website"
@@ -35,8 +34,8 @@ HONEYPOT = "website"
 def _form(
     request: Request, status_code: int = 200, fields: Fields | None = None, **extra: object
 ) -> HTMLResponse:
-    settings = settings_of(request)
-    with unit_of_work(settings.database_url) as session:
+    url = database(request)
+    with unit_of_work(url) as session:
         topics = topic_options(session)
     return page(
         request,
@@ -67,7 +66,7 @@ def _too_many(request: Request) -> HTMLResponse:
 
 @router.get("/subscribe", response_class=HTMLResponse, include_in_schema=False)
 def subscribe_form(request: Request) -> HTMLResponse:
-    ensure_schema(settings_of(request).database_url)
+    database(request)
     return _form(request)
 
 
@@ -79,11 +78,11 @@ async def subscribe_submit(request: Request, background: BackgroundTasks) -> HTM
 
 def _subscribe(request: Request, fields: Fields, background: BackgroundTasks) -> HTMLResponse:
     settings = settings_of(request)
-    ensure_schema(settings.database_url)
+    url = database(request)
     if not csrf_ok(request, fields):
         return page(request, "form_expired.html", status_code=403)
     now = datetime.now(UTC)
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         allowed = signup.client_allowed(session, client_ip(request), settings, now)
     if not allowed:
         return _too_many(request)
@@ -96,7 +95,7 @@ def _subscribe(request: Request, fields: Fields, background: BackgroundTasks) ->
         email = normalise_email(first(fields, "email"))
     except SubscriberError as exc:
         errors["email"] = str(exc).removeprefix("email ")
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         known = [slug for slug, _ in topic_options(session)]
     try:
         choices = choices_from_form(fields, known)
@@ -109,14 +108,14 @@ def _subscribe(request: Request, fields: Fields, background: BackgroundTasks) ->
         user_agent=request.headers.get("user-agent"),
         page=first(fields, "source") or str(request.url),
     )
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         result = signup.request_subscription(session, email, choices, origin, settings, now)
     if result.outcome is signup.Outcome.LIMITED:
         return _too_many(request)
     if result.send_consent_id is not None:
         background.add_task(
             signup.send_confirmation,
-            settings.database_url,
+            url,
             result.send_consent_id,
             settings,
             sender_for(settings),
@@ -158,12 +157,11 @@ def _confirm_page(request: Request, state: signup.Confirmed, done: bool) -> HTML
 def confirm_page(request: Request, token: str) -> HTMLResponse:
     """Show a button. Confirming takes a POST: mail scanners that open every link
     in an email must not confirm an address for someone who never asked."""
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
+    url = database(request)
     request_id = _request_id(request, token)
     if isinstance(request_id, HTMLResponse):
         return request_id
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         return _confirm_page(request, signup.pending_request(session, request_id), done=False)
 
 
@@ -174,14 +172,13 @@ async def confirm_submit(request: Request, token: str) -> HTMLResponse:
 
 
 def _confirm(request: Request, token: str, fields: Fields) -> HTMLResponse:
-    settings = settings_of(request)
-    ensure_schema(settings.database_url)
+    url = database(request)
     if not csrf_ok(request, fields):
         return page(request, "form_expired.html", status_code=403)
     request_id = _request_id(request, token)
     if isinstance(request_id, HTMLResponse):
         return request_id
     origin = signup.Origin(client_ip(request), request.headers.get("user-agent"), None)
-    with unit_of_work(settings.database_url) as session:
+    with unit_of_work(url) as session:
         state = signup.confirm(session, request_id, origin, datetime.now(UTC))
         return _confirm_page(request, state, done=True)

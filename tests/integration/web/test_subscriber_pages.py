@@ -8,13 +8,14 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, Text, inspect, select, text
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Base, Consent, Subscriber, Suppression
 from digest.domain.consent import CONSENT_WORDING, CURRENT_WORDING, address_hash
-from digest.domain.schedule import next_slot_after
+from digest.domain.schedule import Cadence, next_slot_after
 from digest.mail.sender import SMTPSender
 from digest.services import pipeline
 from digest.services.planning import cadence_of
@@ -28,6 +29,8 @@ from tests.integration.web.helpers import (
     path_of,
     subscribe,
 )
+
+DAILY_AT_7_UTC = Cadence(timezone="UTC", hour=7, weekday=0, has_daily=True, has_weekly=False)
 
 
 def run_slot(settings, moment: datetime) -> int:  # type: ignore[no-untyped-def]
@@ -96,7 +99,7 @@ def test_double_opt_in_from_form_to_first_digest(world, mail_settings, smtp_serv
 
     # A pending address gets no digest, even when its slot comes and articles wait.
     world.article("t1", datetime.now(UTC) + timedelta(hours=1), ["tech"])
-    soon = next_slot_after(cadence_of_topics("UTC", 7), datetime.now(UTC) + timedelta(hours=2))
+    soon = next_slot_after(DAILY_AT_7_UTC, datetime.now(UTC) + timedelta(hours=2))
     assert run_slot(mail_settings, soon) == 0
     assert len(smtp_server.received) == 1
 
@@ -122,12 +125,6 @@ def test_double_opt_in_from_form_to_first_digest(world, mail_settings, smtp_serv
     world.article("t2", slot - timedelta(hours=2), ["tech"])
     assert run_slot(mail_settings, slot + timedelta(minutes=1)) == 1
     assert smtp_server.received[-1].rcpt_tos == ["ana@example.org"]
-
-
-def cadence_of_topics(timezone: str, hour: int):  # type: ignore[no-untyped-def]
-    from digest.domain.schedule import Cadence
-
-    return Cadence(timezone=timezone, hour=hour, weekday=0, has_daily=True, has_weekly=False)
 
 
 def test_the_consent_record_holds_every_field_and_the_export_returns_it(
@@ -205,7 +202,7 @@ def test_preference_changes_apply_from_the_next_slot(
     assert topics_of(db_url, "ana@example.org") == {"world": "daily"}
     second = next_slot(db_url, "ana@example.org")
     assert second > datetime.now(UTC)
-    assert second.astimezone(cadence_zone("Europe/Brussels")).hour == 9
+    assert second.astimezone(ZoneInfo("Europe/Brussels")).hour == 9
 
     # (The pipeline runs on a simulated clock ahead of the real one the pages use:
     # keep the new articles after the first digest.)
@@ -223,12 +220,6 @@ def test_preference_changes_apply_from_the_next_slot(
     assert bad.status_code == 400
     assert "pick at least one topic" in bad.text and "choose an hour from 0 to 23" in bad.text
     assert topics_of(db_url, "ana@example.org") == {"world": "daily"}
-
-
-def cadence_zone(name: str):  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def test_pausing_skips_slots_until_the_pause_ends(
