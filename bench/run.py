@@ -22,6 +22,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -486,7 +487,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     if figures["delivered"] != planned or figures["duplicates"]:
-        raise SystemExit("FAILED: a digest was not delivered exactly once")
+        raise SystemExit(f"FAILED: a digest was not delivered exactly once (logs in {folder})")
+    shutil.rmtree(folder, ignore_errors=True)  # kept above, for its logs, when a run fails
 
 
 if __name__ == "__main__":

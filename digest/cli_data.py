@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import click
 
@@ -159,34 +161,112 @@ def subscribers_add(
 
 
 @subscribers.command("import")
-@click.argument("source", type=click.File("r", encoding="utf-8-sig"))
-@click.option("--confirmed", is_flag=True, help="Make imported subscribers active at once.")
+@click.argument("source", type=click.File("rb"))
+@click.option("--confirmed", is_flag=True, help="Make new subscribers active at once.")
+@click.option(
+    "--errors",
+    "errors_to",
+    type=click.File("w", encoding="utf-8"),
+    help="Write every refused row (row,column,reason) as CSV to this file.",
+)
 @support.now_option
-def subscribers_import(source: TextIO, confirmed: bool, now: datetime | None) -> None:
-    """Import subscribers from a CSV file (columns: email,name,topics,frequency,timezone,hour)."""
-    from digest.services.subscribers import SubscriberError, import_csv
+def subscribers_import(
+    source: BinaryIO, confirmed: bool, errors_to: TextIO | None, now: datetime | None
+) -> None:
+    """Import subscribers from a CSV file (or - for standard input).
+
+    Columns: email and topics (slugs separated by ;), and optionally name, frequency,
+    timezone, hour, weekday. Rows are stored in batches as they are read; a row
+    that names a stored address updates it, so importing a file twice changes
+    nothing the second time. Suppressed addresses are refused, and an address that
+    unsubscribed stays unsubscribed. The command exits with 1 if any row was refused.
+    """
+    from digest.services.importing import (
+        ImportRefused,
+        Problem,
+        Totals,
+        finish_job,
+        import_subscribers,
+        problem_csv,
+        start_job,
+    )
 
     current = support.settings()
-    try:
-        with unit_of_work(support.database(current)) as session:
-            report = import_csv(session, source, confirmed=confirmed, now=support.clock_of(now)())
-    except SubscriberError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{report.added} added, {report.updated} updated, {len(report.errors)} error(s)")
-    for error in report.errors:
-        click.echo(error, err=True)
-    if report.errors:
+    url = support.database(current)
+    moment = support.clock_of(now)()
+    size = _size_of(source)
+    name = getattr(source, "name", "-")
+    with unit_of_work(url) as session:
+        job_id = start_job(
+            session, str(name), size, confirmed=confirmed, by="command line", now=moment
+        ).id
+    shown = 0
+    if errors_to is not None:
+        errors_to.writelines(problem_csv([]))
+
+    def problem(p: Problem) -> None:
+        nonlocal shown
+        if errors_to is not None:
+            errors_to.writelines(problem_csv([p], header=False))
+        elif shown < MAX_PROBLEMS_SHOWN:
+            click.echo(str(p), err=True)
+        shown += 1
+
+    with click.progressbar(
+        length=size or 1, label="importing", file=sys.stderr, show_percent=True
+    ) as bar:
+        done = 0
+
+        def progress(totals: Totals) -> None:
+            nonlocal done
+            bar.update(max(0, totals.read_bytes - done))
+            done = max(done, totals.read_bytes)
+
+        try:
+            totals = import_subscribers(
+                url,
+                source,
+                confirmed=confirmed,
+                now=moment,
+                job_id=job_id,
+                on_progress=progress,
+                on_problem=problem,
+            )
+        except ImportRefused as exc:
+            finish_job(url, job_id, moment, str(exc))
+            raise click.ClickException(str(exc)) from None
+    finish_job(url, job_id, moment)
+    if errors_to is None and shown > MAX_PROBLEMS_SHOWN:
+        click.echo(
+            f"... and {shown - MAX_PROBLEMS_SHOWN} more; --errors FILE writes them all", err=True
+        )
+    click.echo(
+        f"{totals.added} added, {totals.updated} updated, {totals.unchanged} unchanged, "
+        f"{totals.rejected} refused"
+    )
+    if totals.rejected:
         sys.exit(1)
+
+
+MAX_PROBLEMS_SHOWN = 50
+
+
+def _size_of(source: BinaryIO) -> int:
+    try:
+        return os.fstat(source.fileno()).st_size
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return 0
 
 
 @subscribers.command("export")
 @click.argument("target", type=click.File("w", encoding="utf-8"), default="-")
 def subscribers_export(target: TextIO) -> None:
-    """Write every subscriber as CSV to TARGET (default: standard output)."""
-    from digest.services.subscribers import export_csv
+    """Write every subscriber as CSV to TARGET (default: standard output), page by
+    page; the import reads the file back."""
+    from digest.services.importing import export_lines
 
-    with unit_of_work(support.database(support.settings())) as session:
-        target.write(export_csv(session))
+    for line in export_lines(support.database(support.settings())):
+        target.write(line)
 
 
 @subscribers.command("show")

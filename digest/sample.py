@@ -10,7 +10,7 @@ from importlib import resources
 from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.ingest import parse_feed, upsert_articles
-from digest.services.subscribers import import_csv
+from digest.services.importing import import_subscribers
 from digest.services.topics import add_topic
 
 SAMPLE_TOPICS = {
@@ -43,12 +43,9 @@ def load_sample_data(settings: Settings, now: datetime) -> str:
         for slug, (name, keywords) in SAMPLE_TOPICS.items():
             add_topic(session, slug, name, keywords)
         stored = upsert_articles(session, items, now=now)
-        subs = import_csv(
-            session,
-            io.StringIO(_read("subscribers.csv").decode("utf-8")),
-            confirmed=True,
-            now=now,
-        )
+    subs = import_subscribers(
+        settings.database_url, io.BytesIO(_read("subscribers.csv")), confirmed=True, now=now
+    )
     return (
         f"{len(SAMPLE_TOPICS)} topics, {stored.added} new articles, "
         f"{subs.added + subs.updated} subscribers"

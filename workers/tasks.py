@@ -90,7 +90,8 @@ def poll_feeds() -> dict[str, int]:
 
 @app.task(name="digest.purge")
 def purge(now: str | None = None) -> dict[str, int]:
-    """Forget unconfirmed addresses and requests past their age, and old rate counts."""
+    """Forget unconfirmed addresses and requests past their age, old rate counts and
+    old import reports."""
     settings = get_settings()
     with unit_of_work(settings.database_url) as session:
         report = signup.purge(session, settings, clock(now)())
@@ -98,4 +99,5 @@ def purge(now: str | None = None) -> dict[str, int]:
         "pending": report.pending,
         "requests": report.requests,
         "rate_events": report.rate_events,
+        "imports": report.imports,
     }

@@ -415,7 +415,7 @@ class ImportProblem(Base):
         ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True
     )
     row: Mapped[int] = mapped_column(Integer)
-    column: Mapped[str] = mapped_column(String(40))
+    column_name: Mapped[str] = mapped_column(String(40))  # "column" is reserved in SQL
     reason: Mapped[str] = mapped_column(Text)
 
 

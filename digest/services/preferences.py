@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from digest.config import Settings, secret_key
@@ -20,6 +20,7 @@ from digest.db.models import (
     DeliveryAttempt,
     Digest,
     DigestArticle,
+    ImportProblem,
     SentArticle,
     Subscriber,
     Subscription,
@@ -173,5 +174,11 @@ def erase(session: Session, sub: Subscriber, now: datetime) -> None:
         delete(Subscriber).where(Subscriber.id == sid),
     ):
         session.execute(statement.execution_options(synchronize_session=False))
+    # An import's report of refused rows may quote the address.
+    session.execute(
+        delete(ImportProblem)
+        .where(func.lower(ImportProblem.reason).contains(email, autoescape=True))
+        .execution_options(synchronize_session=False)
+    )
     session.expunge(sub)
     suppress_erased(session, email, now)

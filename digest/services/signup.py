@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import delete, func, select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from digest.config import Settings, secret_key
 from digest.db.engine import unit_of_work
-from digest.db.models import Consent, Subscriber, Topic
+from digest.db.models import Consent, ImportJob, ImportProblem, Subscriber, Topic
 from digest.domain.consent import CURRENT_WORDING
 from digest.domain.delivery import SENT, Reply, outcome
 from digest.domain.schedule import WEEKDAY_NAMES
@@ -243,11 +243,17 @@ class Purged:
     pending: int = 0
     requests: int = 0
     rate_events: int = 0
+    imports: int = 0
+
+
+# How long an import's report of refused rows is kept for its operator to download.
+IMPORT_REPORT_AGE = timedelta(days=30)
 
 
 def purge(session: Session, settings: Settings, now: datetime) -> Purged:
     """Forget addresses that never confirmed within ``pending_max_age``, requests to
-    change a known subscriber that were never confirmed, and old rate-limit counts."""
+    change a known subscriber that were never confirmed, old rate-limit counts and
+    import reports older than ``IMPORT_REPORT_AGE``."""
     cutoff = now - settings.pending_max_age
     # Only addresses that came through the form: a pending row imported by an
     # operator has no request and is left alone. Age counts from the latest request,
@@ -275,4 +281,14 @@ def purge(session: Session, settings: Settings, now: datetime) -> Purged:
     )
     report.requests = int(getattr(result, "rowcount", 0) or 0)
     report.rate_events = limits.forget_before(session, now - settings.subscribe_window)
+    report.imports = forget_imports(session, now - IMPORT_REPORT_AGE)
     return report
+
+
+def forget_imports(session: Session, before: datetime) -> int:
+    """Drop import jobs started before ``before`` with their reports of refused rows,
+    which quote what the file held, addresses included."""
+    old = select(ImportJob.id).where(ImportJob.created_at < before)
+    session.execute(delete(ImportProblem).where(ImportProblem.job_id.in_(old)))
+    result = session.execute(delete(ImportJob).where(ImportJob.created_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_id", sa.Integer(), nullable=False),
         sa.Column("row", sa.Integer(), nullable=False),
-        sa.Column("column", sa.String(length=40), nullable=False),
+        sa.Column("column_name", sa.String(length=40), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["job_id"],
@@ -51,9 +51,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_problems")),
     )
-    op.create_index(
-        op.f("ix_import_problems_job_id"), "import_problems", ["job_id"], unique=False
-    )
+    op.create_index(op.f("ix_import_problems_job_id"), "import_problems", ["job_id"], unique=False)
     op.create_table(
         "metric_values",
         sa.Column("name", sa.String(length=100), nullable=False),

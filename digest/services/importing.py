@@ -1,0 +1,540 @@
+"""Subscriber CSV import and export that stream: memory stays flat whatever the
+file's length.
+
+The import reads the file row by row and stores it in batches, each in its own
+transaction, so a 100,000-row file never holds more than one batch of rows and
+objects. Re-importing the same file changes nothing: a row only writes what
+differs from what is stored. An address on the suppression list is never added
+back, and an import never re-activates someone who left (it may update their
+profile, not their status). Every refused row is reported by its row number, the
+column at fault and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from digest.db.engine import unit_of_work
+from digest.db.models import (
+    ImportJob,
+    ImportProblem,
+    Subscriber,
+    Subscription,
+    Topic,
+    id_in,
+    table_of,
+)
+from digest.domain.schedule import WEEKDAYS, ScheduleError, check_hour, parse_weekday, zone
+from digest.services.choices import reschedule
+from digest.services.subscribers import FREQUENCIES, SubscriberError, normalise_email
+from digest.services.suppressing import suppressed_among
+
+BATCH_SIZE = 1000
+REQUIRED_COLUMNS = ("email", "topics")
+OPTIONAL_COLUMNS = ("name", "frequency", "timezone", "hour", "weekday")
+# Written by the export; read back without complaint, and ignored: status and
+# dates are the service's to decide, not a file's.
+IGNORED_COLUMNS = ("status", "created_at", "confirmed_at")
+EXPORT_COLUMNS = (
+    "email",
+    "name",
+    "topics",
+    "frequency",
+    "timezone",
+    "hour",
+    "weekday",
+    "status",
+    "created_at",
+    "confirmed_at",
+)
+MAX_NAME = 200
+
+
+class ImportRefused(ValueError):
+    """The file as a whole cannot be imported (e.g. its header lacks a column)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # the line of the file the row starts on; the header is line 1
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class Totals:
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    read_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row that passed validation, ready to store."""
+
+    line: int
+    email: str
+    name: str | None
+    topic_ids: frozenset[int]
+    frequency: str
+    timezone: str
+    hour: int
+    weekday: int
+
+
+@dataclass
+class _Batch:
+    rows: list[Row] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _row_problems(
+    record: dict[str, str], line: int, topic_ids: dict[str, int]
+) -> tuple[Row | None, list[Problem]]:
+    problems: list[Problem] = []
+
+    def refuse(column: str, reason: str) -> None:
+        problems.append(Problem(line, column, reason))
+
+    email = ""
+    try:
+        email = normalise_email(record.get("email", ""))
+    except SubscriberError as exc:
+        refuse("email", str(exc))
+    name = " ".join((record.get("name") or "").split()) or None
+    if name and len(name) > MAX_NAME:
+        refuse("name", f"name is longer than {MAX_NAME} characters")
+    slugs = [s.strip().lower() for s in (record.get("topics") or "").replace(",", ";").split(";")]
+    slugs = [s for s in slugs if s]
+    unknown = [s for s in slugs if s not in topic_ids]
+    if not slugs:
+        refuse("topics", "topics is empty: name at least one topic slug")
+    elif unknown:
+        refuse("topics", f"unknown topic(s): {', '.join(unknown)}")
+    frequency = (record.get("frequency") or "daily").strip().lower()
+    if frequency not in FREQUENCIES:
+        refuse("frequency", f"frequency must be daily or weekly (got {frequency!r})")
+    timezone = (record.get("timezone") or "UTC").strip()
+    try:
+        zone(timezone)
+    except ScheduleError as exc:
+        refuse("timezone", str(exc))
+    hour = 7
+    raw_hour = (record.get("hour") or "").strip()
+    if raw_hour:
+        try:
+            hour = check_hour(int(raw_hour))
+        except (ValueError, ScheduleError):
+            refuse("hour", f"hour must be a whole number from 0 to 23 (got {raw_hour!r})")
+    weekday = 0
+    try:
+        weekday = parse_weekday((record.get("weekday") or "mon").strip())
+    except ScheduleError as exc:
+        refuse("weekday", str(exc))
+    if problems:
+        return None, problems
+    return (
+        Row(
+            line=line,
+            email=email,
+            name=name,
+            topic_ids=frozenset(topic_ids[s] for s in slugs),
+            frequency=frequency,
+            timezone=timezone,
+            hour=hour,
+            weekday=weekday,
+        ),
+        [],
+    )
+
+
+def _fingerprint(email: str) -> int:
+    # Eight bytes per address seen: enough to tell duplicates apart in a file of
+    # millions of rows at a few megabytes, where keeping the addresses would not be.
+    return int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest(), "big")
+
+
+def read_rows(
+    source: IO[str], topic_ids: dict[str, int], batch_size: int = BATCH_SIZE
+) -> Iterator[_Batch]:
+    """Validate the CSV in ``source`` and hand it out in batches of good rows, each
+    with the problems found since the previous batch."""
+    reader = csv.reader(source)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportRefused("the file is empty: the first line must name the columns") from None
+    except csv.Error as exc:
+        raise ImportRefused(f"the header line cannot be read: {exc}") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ImportRefused(f"the header lacks the column(s) {', '.join(missing)}")
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | set(IGNORED_COLUMNS)
+    unknown = [h for h in header if h not in known]
+    if unknown:
+        raise ImportRefused(
+            f"the header has unknown column(s) {', '.join(unknown)}; "
+            f"expected {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"
+        )
+    seen: dict[int, int] = {}
+    batch = _Batch()
+    line = reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            batch.problems.append(Problem(line, "", f"the row cannot be read as CSV: {exc}"))
+            line = reader.line_num + 1
+            continue
+        start, line = line, reader.line_num + 1
+        if not any(v.strip() for v in values):
+            continue  # blank lines are not rows
+        if len(values) != len(header):
+            batch.problems.append(
+                Problem(start, "", f"the row has {len(values)} values, the header {len(header)}")
+            )
+            continue
+        row, problems = _row_problems(dict(zip(header, values, strict=True)), start, topic_ids)
+        if row is None:
+            batch.problems.extend(problems)
+            continue
+        mark = _fingerprint(row.email)
+        if mark in seen:
+            batch.problems.append(
+                Problem(start, "email", f"{row.email} is also on row {seen[mark]}, which is kept")
+            )
+            continue
+        seen[mark] = start
+        batch.rows.append(row)
+        if len(batch.rows) >= batch_size:
+            yield batch
+            batch = _Batch()
+    if batch.rows or batch.problems:
+        yield batch
+
+
+def _store(
+    session: Session, rows: list[Row], *, confirmed: bool, now: datetime, totals: Totals
+) -> list[Problem]:
+    """Store one batch: new rows inserted in bulk, existing ones changed only where
+    they differ. Returns the rows refused because the address is suppressed."""
+    refused = suppressed_among(session, [r.email for r in rows])
+    problems = [
+        Problem(r.line, "email", f"{r.email} is on the suppression list; not imported")
+        for r in rows
+        if r.email in refused
+    ]
+    rows = [r for r in rows if r.email not in refused]
+    existing = {
+        s.email: s
+        for s in session.scalars(
+            select(Subscriber)
+            .where(Subscriber.email.in_([r.email for r in rows]))
+            .options(selectinload(Subscriber.subscriptions))
+        )
+    }
+    fresh = [r for r in rows if r.email not in existing]
+    if fresh:
+        status = "active" if confirmed else "pending"
+        ids = session.execute(
+            insert(table_of(Subscriber)).returning(
+                table_of(Subscriber).c.id, table_of(Subscriber).c.email
+            ),
+            [
+                {
+                    "email": r.email,
+                    "name": r.name,
+                    "status": status,
+                    "timezone": r.timezone,
+                    "hour": r.hour,
+                    "weekday": r.weekday,
+                    "created_at": now,
+                    "confirmed_at": now if confirmed else None,
+                }
+                for r in fresh
+            ],
+        ).all()
+        id_of = {email: id_ for id_, email in ids}
+        session.execute(
+            insert(table_of(Subscription)),
+            [
+                {"subscriber_id": id_of[r.email], "topic_id": t, "frequency": r.frequency}
+                for r in fresh
+                for t in sorted(r.topic_ids)
+            ],
+        )
+        totals.added += len(fresh)
+    for row in rows:
+        sub = existing.get(row.email)
+        if sub is None:
+            continue
+        if _update(session, sub, row, confirmed=confirmed, now=now):
+            totals.updated += 1
+        else:
+            totals.unchanged += 1
+    session.flush()
+    return problems
+
+
+def _update(session: Session, sub: Subscriber, row: Row, *, confirmed: bool, now: datetime) -> bool:
+    """Bring ``sub`` in line with ``row``; True if anything changed."""
+    changed = False
+    schedule_changed = False
+    if row.name and row.name != sub.name:
+        sub.name = row.name
+        changed = True
+    for attr, value in (("timezone", row.timezone), ("hour", row.hour), ("weekday", row.weekday)):
+        if getattr(sub, attr) != value:
+            setattr(sub, attr, value)
+            changed = schedule_changed = True
+    held = {s.topic_id: s for s in sub.subscriptions}
+    for topic_id, subscription in held.items():
+        if topic_id not in row.topic_ids:
+            sub.subscriptions.remove(subscription)
+            changed = schedule_changed = True
+        elif subscription.frequency != row.frequency:
+            subscription.frequency = row.frequency
+            changed = schedule_changed = True
+    for topic_id in sorted(row.topic_ids - held.keys()):
+        sub.subscriptions.append(Subscription(topic_id=topic_id, frequency=row.frequency))
+        changed = schedule_changed = True
+    if confirmed and sub.status == "pending":
+        # Only a pending address is activated; one that unsubscribed or bounced
+        # stays as it is, whatever the file says.
+        sub.status = "active"
+        sub.confirmed_at = now
+        sub.next_slot_at = None  # the next planning tick schedules them
+        changed = True
+    elif schedule_changed and sub.status == "active":
+        reschedule(sub, now)  # from the next slot, never one already due
+    return changed
+
+
+ProgressHook = Callable[[Totals], None]
+ProblemHook = Callable[[Problem], None]
+
+
+def import_subscribers(
+    database_url: str,
+    source: IO[bytes],
+    *,
+    confirmed: bool,
+    now: datetime,
+    job_id: int | None = None,
+    on_progress: ProgressHook | None = None,
+    on_problem: ProblemHook | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> Totals:
+    """Import the CSV in the binary stream ``source`` (UTF-8, a BOM allowed).
+
+    Each batch is stored and committed on its own: if the process stops half-way,
+    what was stored stays, and running the import again finishes the job without
+    duplicating anything. With ``job_id``, the job's row shows the progress and
+    keeps the problems for download.
+    """
+    with unit_of_work(database_url) as session:
+        topic_ids = {slug: id_ for slug, id_ in session.execute(select(Topic.slug, Topic.id))}
+    totals = Totals()
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="", errors="strict")
+    try:
+        for batch in read_rows(text, topic_ids, batch_size):
+            with unit_of_work(database_url) as session:
+                problems = batch.problems + _store(
+                    session, batch.rows, confirmed=confirmed, now=now, totals=totals
+                )
+                totals.rows += len(batch.rows) + len({p.row for p in batch.problems})
+                totals.rejected += len({p.row for p in problems})
+                totals.read_bytes = _position(source)
+                if job_id is not None:
+                    _record_progress(session, job_id, totals, problems)
+            for problem in problems:
+                if on_problem:
+                    on_problem(problem)
+            if on_progress:
+                on_progress(totals)
+    except UnicodeDecodeError as exc:
+        raise ImportRefused(
+            f"the file is not UTF-8 text (byte {exc.start} of a chunk cannot be read); "
+            "save it as CSV UTF-8"
+        ) from None
+    finally:
+        text.detach()
+    return totals
+
+
+def _position(source: IO[bytes]) -> int:
+    try:
+        return source.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _record_progress(
+    session: Session, job_id: int, totals: Totals, problems: list[Problem]
+) -> None:
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        return
+    for name in ("rows", "added", "updated", "unchanged", "rejected", "read_bytes"):
+        setattr(job, name, getattr(totals, name))
+    if problems:
+        session.execute(
+            insert(table_of(ImportProblem)),
+            [
+                {"job_id": job_id, "row": p.row, "column_name": p.column, "reason": p.reason[:1000]}
+                for p in problems
+            ],
+        )
+
+
+def start_job(
+    session: Session, filename: str, size: int, *, confirmed: bool, by: str | None, now: datetime
+) -> ImportJob:
+    job = ImportJob(
+        filename=filename[:300],
+        size_bytes=size,
+        confirmed=confirmed,
+        started_by=by,
+        status="running",
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def finish_job(database_url: str, job_id: int, now: datetime, error: str | None = None) -> None:
+    with unit_of_work(database_url) as session:
+        job = session.get(ImportJob, job_id)
+        if job is None:
+            return
+        job.status = "failed" if error else "done"
+        job.error = error
+        job.finished_at = now
+        if not error:
+            job.read_bytes = job.size_bytes
+
+
+def run_job(database_url: str, job_id: int, path: str, now: datetime) -> None:
+    """Import the file at ``path`` for the job ``job_id``, then mark it done or
+    failed with the reason (used by the web page, which runs it in the background)."""
+    with unit_of_work(database_url) as session:
+        job = session.get(ImportJob, job_id)
+        confirmed = bool(job and job.confirmed)
+    try:
+        with open(path, "rb") as source:
+            import_subscribers(database_url, source, confirmed=confirmed, now=now, job_id=job_id)
+    except ImportRefused as exc:
+        finish_job(database_url, job_id, now, str(exc))
+        return
+    except Exception as exc:  # the job's page must say it stopped, whatever the cause
+        finish_job(database_url, job_id, now, f"the import stopped: {type(exc).__name__}: {exc}")
+        raise
+    finish_job(database_url, job_id, now)
+
+
+def problems_of(session: Session, job_id: int) -> Iterator[Problem]:
+    """A job's refused rows in file order, read in pages."""
+    after = 0
+    while True:
+        page = session.execute(
+            select(
+                ImportProblem.id, ImportProblem.row, ImportProblem.column_name, ImportProblem.reason
+            )
+            .where(ImportProblem.job_id == job_id, ImportProblem.id > after)
+            .order_by(ImportProblem.id)
+            .limit(1000)
+        ).all()
+        if not page:
+            return
+        for _, row, column, reason in page:
+            yield Problem(row, column, reason)
+        after = page[-1][0]
+
+
+def problem_csv(problems: Iterable[Problem], *, header: bool = True) -> Iterator[str]:
+    """The error report as CSV text (row, column, reason), a chunk per line."""
+    if header:
+        yield from _csv_lines([("row", "column", "reason")])
+    yield from _csv_lines((str(p.row), p.column, p.reason) for p in problems)
+
+
+def _csv_lines(rows: Iterable[tuple[str, ...]]) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        # A leading =, +, - or @ would run as a formula in a spreadsheet.
+        writer.writerow(["'" + v if v[:1] in "=+-@" else v for v in row])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+
+
+def export_lines(database_url: str, batch_size: int = BATCH_SIZE) -> Iterator[str]:
+    """Every subscriber as CSV, header first, read in keyset pages of
+    ``batch_size`` so that memory stays flat; the import reads the file back."""
+    yield from _csv_lines([EXPORT_COLUMNS])
+    after = 0
+    while True:
+        with unit_of_work(database_url) as session:
+            subs = session.execute(
+                select(
+                    Subscriber.id,
+                    Subscriber.email,
+                    Subscriber.name,
+                    Subscriber.timezone,
+                    Subscriber.hour,
+                    Subscriber.weekday,
+                    Subscriber.status,
+                    Subscriber.created_at,
+                    Subscriber.confirmed_at,
+                )
+                .where(Subscriber.id > after)
+                .order_by(Subscriber.id)
+                .limit(batch_size)
+            ).all()
+            if not subs:
+                return
+            follows: dict[int, list[tuple[str, str]]] = {}
+            for sub_id, slug, frequency in session.execute(
+                select(Subscription.subscriber_id, Topic.slug, Subscription.frequency)
+                .join(Topic, Topic.id == Subscription.topic_id)
+                .where(id_in(Subscription.subscriber_id, [s.id for s in subs]))
+            ):
+                follows.setdefault(sub_id, []).append((slug, frequency))
+        yield from _csv_lines(_export_row(s, follows.get(s.id, [])) for s in subs)
+        after = subs[-1].id
+
+
+def _export_row(sub: Any, follows: list[tuple[str, str]]) -> tuple[str, ...]:
+    frequencies = {f for _, f in follows}
+    return (
+        sub.email,
+        sub.name or "",
+        ";".join(sorted(slug for slug, _ in follows)),
+        "weekly" if frequencies == {"weekly"} else "daily",
+        sub.timezone,
+        str(sub.hour),
+        WEEKDAYS[sub.weekday],
+        sub.status,
+        sub.created_at.isoformat(),
+        sub.confirmed_at.isoformat() if sub.confirmed_at else "",
+    )
