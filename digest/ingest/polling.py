@@ -22,6 +22,7 @@ from digest.ingest.fetch import FetchResult, fetch_feed
 from digest.ingest.guard import check_url
 from digest.ingest.parse import MAX_URL, ParsedFeed, parse_feed
 from digest.ingest.store import upsert_articles
+from digest.services import metrics
 from digest.services.topics import TopicError, topics_by_slug
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,10 @@ def _poll(database_url: str, target: _Target, settings: Settings, now: datetime)
             feed = session.get(Feed, target.id)
             if feed is None:
                 return FeedReport(target.url, "error", error="the feed was deleted while polled")
-            return _record(session, feed, outcome, now)
+            report = _record(session, feed, outcome, now)
+            if report.status == "error":
+                metrics.add(session, {metrics.FEED_FETCH_ERROR: 1})
+            return report
     except Exception as exc:  # a bug or a database error on one feed must not stop the rest
         log.exception("storing feed %s failed", target.url)
         message = f"could not store what {target.url} returned: {exc}"
@@ -136,6 +140,7 @@ def _record_failure(database_url: str, feed_id: int, message: str, now: datetime
             if feed is not None:
                 feed.last_fetched_at = now
                 _failed(feed, message[:5000], None)
+                metrics.add(session, {metrics.FEED_FETCH_ERROR: 1})
     except Exception:  # the database itself is gone; the report still says what happened
         log.exception("recording the failure of feed %s failed", feed_id)
 

@@ -38,6 +38,7 @@ from digest.domain.selection import (
     select_articles,
 )
 from digest.mail.message import make_message_id
+from digest.services import metrics
 from digest.services.suppressing import suppressed_among
 
 
@@ -263,6 +264,7 @@ def build(
     for delivery_id, digest_id in sorted(created):
         digest, sub, message_id, sections = pending[digest_id]
         report.built.append(Built(delivery_id, digest, sub, message_id, sections))
+    metrics.add(session, {metrics.digests("skipped"): report.skipped})
     return report
 
 

@@ -11,6 +11,7 @@ a fixed number of statements per group.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ from digest.domain.delivery import Reply
 from digest.mail.message import build_message
 from digest.mail.sender import Sender
 from digest.rendering import render_digest
+from digest.services import metrics
 from digest.services.building import Built
 from digest.services.composing import contents, recipient_for
 from digest.services.suppressing import suppressed_among
@@ -212,11 +214,12 @@ def _suppress(session: Session, email: str, reason: str, detail: str, now: datet
 @dataclass(frozen=True)
 class Attempt:
     """What happened to one claimed delivery: the relay's reply, or why it was not
-    sent at all."""
+    sent at all; ``seconds`` is how long the relay took, when it was asked."""
 
     delivery_id: int
     reply: Reply | None
     blocked: str | None = None
+    seconds: float | None = None
 
 
 def record(
@@ -315,6 +318,15 @@ def record(
             .where(Subscriber.id == subscriber_id, Subscriber.status == "active")
             .values(status="bounced")
         )
+    # Last, so the shared totals stay locked for the shortest time.
+    outcomes = Counter(statuses.values())
+    metrics.add(
+        session,
+        {
+            **{metrics.digests(s): outcomes[s] for s in (rules.SENT, rules.DEFERRED, rules.FAILED)},
+            **metrics.latencies(a.seconds for a in attempts if a.seconds is not None),
+        },
+    )
     return statuses
 
 
@@ -378,12 +390,14 @@ def send_outgoing(
     try:
         with sender.session() as conn:
             for item in outgoing:
-                reply = None
+                reply, seconds = None, None
                 if item.data is not None:
+                    started = time.perf_counter()
                     reply = conn.send(settings.from_address, item.to_addr, item.data)
+                    seconds = time.perf_counter() - started
                 if not pending:
                     oldest = time.monotonic()
-                pending.append(Attempt(item.delivery_id, reply, item.blocked))
+                pending.append(Attempt(item.delivery_id, reply, item.blocked, seconds))
                 if len(pending) >= RECORD_EVERY or time.monotonic() - oldest >= RECORD_WITHIN:
                     flush()
     finally:

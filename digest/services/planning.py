@@ -20,6 +20,7 @@ from digest.db.bulk import insert_rows
 from digest.db.engine import unit_of_work
 from digest.db.models import Digest, Subscriber, Subscription, id_in, table_of
 from digest.domain.schedule import Cadence, Due, due
+from digest.services import metrics
 from digest.services.controls import sending_paused
 
 # How far back a first digest reaches, and the furthest back any digest reaches
@@ -218,6 +219,7 @@ def plan_batch(
             .values(next_slot_at=next_slot_at)
             .execution_options(synchronize_session=False)
         )
+    metrics.add(session, {metrics.digests("planned"): len(report.digest_ids)})
     return report
 
 

@@ -1,47 +1,366 @@
-"""The JSON API under ``/api``: a bearer API key (or a signed-in admin) is required;
-only the operator role may change anything."""
+"""The JSON API under ``/api``, described at ``/api/openapi.json``.
+
+Every route needs a bearer API key or a signed-in admin; editors may read, only
+operators change anything. Views check the caller and call one service function.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from digest.db.engine import unit_of_work
+from digest.embedded import sender_for
+from digest.services import management as manage
 from digest.services import reporting
 from digest.services.controls import set_sending_paused
-from digest.web.auth import api_caller, require_change
-from digest.web.pages import database
+from digest.web.api_replies import (
+    ArticleOut,
+    DeliveryOut,
+    FeedOut,
+    FeedReportOut,
+    Page,
+    PushReportOut,
+    RetryOutcomeOut,
+    RetryReportOut,
+    Stats,
+    SubscriberDetail,
+    SubscriberRow,
+    SuppressionOut,
+    TopicOut,
+)
+from digest.web.api_schemas import (
+    DEFAULT_LIMIT,
+    NO_NUL,
+    SLUG,
+    ArticlesIn,
+    DeliveryStatus,
+    FeedIn,
+    Limit,
+    RetryIn,
+    Sending,
+    SubscriberChangesIn,
+    SubscriberIn,
+    SubscriberStatus,
+    SuppressIn,
+    SuppressionIn,
+    TopicChangesIn,
+    TopicIn,
+)
+from digest.web.api_support import ApiRoute, Operator, Reader, refusals
+from digest.web.pages import database, settings_of
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], route_class=ApiRoute)
+
+PathId = Annotated[int, Path(ge=1, le=manage.MAX_ID, examples=[1])]
+After = Annotated[int, Query(ge=0, le=manage.MAX_ID, description="Continue after this id.")]
+Before = Annotated[
+    int | None, Query(ge=1, le=manage.MAX_ID, description="Continue before this id.")
+]
+PageSize = Annotated[Limit, Query()]
+TopicFilter = Annotated[str | None, Query(pattern=SLUG, description="A topic slug.")]
 
 
-class Stats(BaseModel):
-    subscribers: dict[str, int]
-    deliveries: dict[str, int]
-    sending_paused: bool
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-class Sending(BaseModel):
-    paused: bool
+def _details(session: Session, subscriber_id: int) -> SubscriberDetail:
+    return SubscriberDetail.model_validate(manage.get_subscriber(session, subscriber_id))
 
 
-@router.get("/stats", response_model=Stats)
-def stats(request: Request) -> Stats:
+def _changes(body: SubscriberIn | SubscriberChangesIn) -> manage.SubscriberChanges:
+    return manage.SubscriberChanges(
+        email=None if body.email is None else str(body.email),
+        name=body.name,
+        topics=body.topics,
+        frequency=body.frequency,
+        timezone=body.timezone,
+        hour=body.hour,
+        weekday=body.weekday,
+        confirmed=bool(body.confirmed),
+    )
+
+
+# -- subscribers --------------------------------------------------------------------
+
+
+@router.get("/subscribers", response_model=Page[SubscriberRow], responses=refusals())
+def list_subscribers(
+    request: Request,
+    _: Reader,
+    fragment: Annotated[str, Query(max_length=320, pattern=NO_NUL)] = "",
+    status: SubscriberStatus | None = None,
+    topic: TopicFilter = None,
+    after: After = 0,
+    limit: PageSize = DEFAULT_LIMIT,
+) -> object:
+    """Subscribers whose address contains ``fragment``, filtered by status and topic,
+    in id order."""
+    with unit_of_work(database(request)) as session:
+        return manage.list_subscribers(
+            session,
+            fragment=fragment,
+            status=status or "",
+            topic=topic or "",
+            after=after,
+            limit=limit,
+        )
+
+
+@router.post(
+    "/subscribers",
+    status_code=201,
+    response_model=SubscriberDetail,
+    responses=refusals(403, 409),
+)
+def create_subscriber(request: Request, _: Operator, body: SubscriberIn) -> SubscriberDetail:
+    """Add a subscriber. A taken or suppressed address is a conflict (409)."""
+    with unit_of_work(database(request)) as session:
+        sub = manage.create_subscriber(session, _changes(body), _now())
+        return _details(session, sub.id)
+
+
+@router.get(
+    "/subscribers/{subscriber_id}", response_model=SubscriberDetail, responses=refusals(404)
+)
+def get_subscriber(request: Request, _: Reader, subscriber_id: PathId) -> SubscriberDetail:
+    """One subscriber: profile, topics, consent records and every digest with its
+    delivery attempts."""
+    with unit_of_work(database(request)) as session:
+        return _details(session, subscriber_id)
+
+
+@router.put(
+    "/subscribers/{subscriber_id}",
+    response_model=SubscriberDetail,
+    responses=refusals(403, 404, 409),
+)
+def update_subscriber(
+    request: Request, _: Operator, subscriber_id: PathId, body: SubscriberChangesIn
+) -> SubscriberDetail:
+    """Change the fields given; the rest stay. Changes apply from the next slot."""
+    with unit_of_work(database(request)) as session:
+        manage.update_subscriber(session, subscriber_id, _changes(body), _now())
+        return _details(session, subscriber_id)
+
+
+@router.delete("/subscribers/{subscriber_id}", status_code=204, responses=refusals(403, 404))
+def delete_subscriber(request: Request, _: Operator, subscriber_id: PathId) -> Response:
+    """Delete the subscriber and all their data; a hash of the address stays on the
+    suppression list so that no import adds them back unnoticed."""
+    with unit_of_work(database(request)) as session:
+        manage.delete_subscriber(session, subscriber_id, _now())
+    return Response(status_code=204)
+
+
+@router.post(
+    "/subscribers/{subscriber_id}/suppress",
+    response_model=SuppressionOut,
+    responses=refusals(403, 404),
+)
+def suppress_subscriber(
+    request: Request, _: Operator, subscriber_id: PathId, body: SuppressIn
+) -> SuppressionOut:
+    """Suppress the address (reason ``operator``) and unsubscribe them: nothing more
+    is sent, including digests already queued."""
+    with unit_of_work(database(request)) as session:
+        entry = manage.suppress_subscriber(session, subscriber_id, body.detail, _now())
+        return SuppressionOut.model_validate(entry, from_attributes=True)
+
+
+# -- topics -------------------------------------------------------------------------
+
+
+@router.get("/topics", response_model=list[TopicOut], responses=refusals())
+def list_topics(request: Request, _: Reader) -> object:
+    """Every topic, with how many active subscribers follow it and its articles."""
+    with unit_of_work(database(request)) as session:
+        return manage.list_topics(session)
+
+
+@router.post("/topics", status_code=201, response_model=TopicOut, responses=refusals(403, 409))
+def create_topic(request: Request, _: Operator, body: TopicIn) -> object:
+    """Add a topic; its keyword rules apply to articles taken in from now on."""
+    with unit_of_work(database(request)) as session:
+        return manage.create_topic(session, body.slug, body.name, body.keywords)
+
+
+@router.put("/topics/{slug}", response_model=TopicOut, responses=refusals(403, 404))
+def update_topic(
+    request: Request,
+    _: Operator,
+    slug: Annotated[str, Path(pattern=SLUG, examples=["tech"])],
+    body: TopicChangesIn,
+) -> object:
+    """Rename a topic or replace its keyword rules (fields left out stay)."""
+    with unit_of_work(database(request)) as session:
+        return manage.update_topic(session, slug, name=body.name, keywords=body.keywords)
+
+
+# -- feeds --------------------------------------------------------------------------
+
+
+@router.get("/feeds", response_model=list[FeedOut], responses=refusals())
+def list_feeds(request: Request, _: Reader) -> object:
+    """Every feed, with how its last fetch went and how many articles it gave."""
+    with unit_of_work(database(request)) as session:
+        return manage.list_feeds(session)
+
+
+@router.post("/feeds", status_code=201, response_model=FeedOut, responses=refusals(403, 409))
+def create_feed(request: Request, _: Operator, body: FeedIn) -> object:
+    """Add an RSS or Atom feed for topics. A URL on a loopback or private address is
+    refused unless the server allows private feeds (DIGEST_ALLOW_PRIVATE_FEEDS)."""
+    allow = settings_of(request).allow_private_feeds
+    with unit_of_work(database(request)) as session:
+        return manage.create_feed(session, body.url, body.topics, allow_private=allow)
+
+
+@router.delete("/feeds/{feed_id}", status_code=204, responses=refusals(403, 404))
+def delete_feed(request: Request, _: Operator, feed_id: PathId) -> Response:
+    """Delete a feed; its articles stay."""
+    with unit_of_work(database(request)) as session:
+        manage.delete_feed(session, feed_id)
+    return Response(status_code=204)
+
+
+@router.post("/feeds/{feed_id}/fetch", response_model=FeedReportOut, responses=refusals(403, 404))
+def fetch_feed(request: Request, _: Operator, feed_id: PathId) -> object:
+    """Fetch the feed now and store its new articles; a failed fetch is reported
+    (and recorded on the feed), not an error of this request."""
+    url, settings = database(request), settings_of(request)
+    return asdict(manage.fetch_feed_now(url, feed_id, settings, _now()))
+
+
+# -- articles -----------------------------------------------------------------------
+
+
+@router.get("/articles", response_model=Page[ArticleOut], responses=refusals())
+def list_articles(
+    request: Request,
+    _: Reader,
+    topic: TopicFilter = None,
+    before: Before = None,
+    limit: PageSize = DEFAULT_LIMIT,
+) -> object:
+    """The most recently stored articles first."""
+    with unit_of_work(database(request)) as session:
+        return manage.list_articles(session, topic=topic or "", before=before, limit=limit)
+
+
+@router.post("/articles", response_model=PushReportOut, responses=refusals(403))
+def push_articles(request: Request, _: Operator, body: ArticlesIn) -> object:
+    """Store articles (new ones added, known ones updated), checked as ``digest
+    articles import`` checks them. One bad article stores none."""
+    records = [a.model_dump(exclude_none=True) for a in body.articles]
+    for record in records:
+        if "published_at" in record:
+            record["published_at"] = record["published_at"].isoformat()
+    with unit_of_work(database(request)) as session:
+        report = manage.push_articles(session, records, _now())
+    return asdict(report)
+
+
+# -- suppressions ---------------------------------------------------------------------
+
+
+@router.get("/suppressions", response_model=Page[SuppressionOut], responses=refusals())
+def list_suppressions(
+    request: Request, _: Reader, after: After = 0, limit: PageSize = DEFAULT_LIMIT
+) -> object:
+    """Addresses never to be mailed, in id order."""
+    with unit_of_work(database(request)) as session:
+        return manage.list_suppressions(session, after=after, limit=limit)
+
+
+@router.post(
+    "/suppressions",
+    status_code=201,
+    response_model=SuppressionOut,
+    responses=refusals(403, 409),
+)
+def add_suppression(request: Request, _: Operator, body: SuppressionIn) -> object:
+    """Never mail this address; a subscriber with it is unsubscribed."""
+    with unit_of_work(database(request)) as session:
+        return manage.add_suppression(
+            session, str(body.email), _now(), reason=body.reason, detail=body.detail
+        )
+
+
+@router.delete("/suppressions/{suppression_id}", status_code=204, responses=refusals(403, 404))
+def remove_suppression(request: Request, _: Operator, suppression_id: PathId) -> Response:
+    """Take an address off the list: it may be added and mailed again."""
+    with unit_of_work(database(request)) as session:
+        manage.remove_suppression(session, suppression_id)
+    return Response(status_code=204)
+
+
+# -- deliveries -----------------------------------------------------------------------
+
+
+@router.get("/deliveries", response_model=Page[DeliveryOut], responses=refusals())
+def list_deliveries(
+    request: Request,
+    _: Reader,
+    status: DeliveryStatus | None = None,
+    before: Before = None,
+    limit: PageSize = DEFAULT_LIMIT,
+) -> object:
+    """Deliveries newest first, each with every SMTP attempt."""
+    with unit_of_work(database(request)) as session:
+        return manage.list_deliveries(session, status=status or "", before=before, limit=limit)
+
+
+@router.post("/deliveries/retry", response_model=RetryReportOut, responses=refusals(403))
+def retry_deliveries(request: Request, _: Operator, body: RetryIn) -> object:
+    """Send the failed deliveries among ``ids`` again, now; the others are skipped,
+    each with the reason."""
+    settings = settings_of(request)
+    return asdict(
+        manage.retry_deliveries(database(request), body.ids, settings, sender_for(settings), _now())
+    )
+
+
+@router.post("/deliveries/retry-failed", response_model=RetryReportOut, responses=refusals(403))
+def retry_failed(request: Request, _: Operator) -> object:
+    """Send every failed delivery again, now, a batch at a time."""
+    settings = settings_of(request)
+    return asdict(manage.retry_failed(database(request), settings, sender_for(settings), _now()))
+
+
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    response_model=RetryOutcomeOut,
+    responses=refusals(403, 404, 409),
+)
+def retry_delivery(request: Request, _: Operator, delivery_id: PathId) -> object:
+    """Send one failed delivery again, now. One that is not failed is a conflict."""
+    settings = settings_of(request)
+    return asdict(
+        manage.retry_delivery(
+            database(request), delivery_id, settings, sender_for(settings), _now()
+        )
+    )
+
+
+# -- switches -------------------------------------------------------------------------
+
+
+@router.get("/stats", response_model=Stats, responses=refusals())
+def stats(request: Request, _: Reader) -> Stats:
     """Subscribers and deliveries by status, and whether sending is paused."""
-    url = database(request)
-    with unit_of_work(url) as session:
-        api_caller(request, session)
+    with unit_of_work(database(request)) as session:
         return Stats(**reporting.counts(session))
 
 
-@router.put("/sending", response_model=Sending)
-def sending(request: Request, body: Sending) -> Sending:
-    """Pause or resume all sending (operator role)."""
-    url = database(request)
-    with unit_of_work(url) as session:
-        caller = api_caller(request, session)
-        require_change(caller)
-        set_sending_paused(session, body.paused, caller.who, datetime.now(UTC))
+@router.put("/sending", response_model=Sending, responses=refusals(403))
+def sending(request: Request, caller: Operator, body: Sending) -> Sending:
+    """Pause or resume all sending."""
+    with unit_of_work(database(request)) as session:
+        set_sending_paused(session, body.paused, caller.who, _now())
     return body

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from digest import __version__
 from digest.config import Settings, get_settings
 from digest.db.engine import get_engine
 from digest.web.admin import router as admin_router
+from digest.web.admin_data import router as admin_data_router
+from digest.web.admin_lists import router as admin_lists_router
+from digest.web.admin_subscribers import router as admin_subscribers_router
 from digest.web.api import router as api_router
+from digest.web.limits import BodyLimit
+from digest.web.metrics import router as metrics_router
 from digest.web.public import router as public_router
 from digest.web.subscribe import router as subscribe_router
+
+# Beside this module, so an installed copy serves the files it was built with.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,10 +37,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings or get_settings()
+    app.add_middleware(BodyLimit)
     app.include_router(public_router)
     app.include_router(subscribe_router)
     app.include_router(admin_router)
+    app.include_router(admin_data_router)
+    app.include_router(admin_lists_router)
+    app.include_router(admin_subscribers_router)
     app.include_router(api_router)
+    # The pages' own CSS and scripts and the chart library: no third-party host.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(metrics_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request) -> JSONResponse:

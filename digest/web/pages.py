@@ -59,7 +59,8 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
             # Links in these pages carry tokens: never leak the URL to another site.
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            # Scripts, inline or from /static, run only with this page's nonce.
+            "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
             f"script-src 'nonce-{nonce}'; img-src https: http:; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         },

@@ -1,0 +1,177 @@
+"""``/admin/imports`` and the subscriber export: CSV files in and out of the list.
+
+An uploaded file is saved to the data directory and imported in the background, in
+batches; its page shows the progress as the batches commit, then the totals and a
+download of every refused row (row, column, reason). The export streams the list
+page by page, so neither direction holds the list in memory.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from digest.db.engine import unit_of_work
+from digest.db.models import ImportJob
+from digest.services import importing
+from digest.web.auth import signed_in
+from digest.web.guard import operator, to_sign_in
+from digest.web.limits import MAX_UPLOAD as MAX_UPLOAD_BYTES
+from digest.web.pages import database, page, settings_of
+
+router = APIRouter(include_in_schema=False)
+CHUNK = 1024 * 1024
+
+
+def _upload_folder(request: Request) -> Path:
+    folder = settings_of(request).data_dir / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@router.get("/admin/imports")
+def imports(request: Request) -> Response:
+    """The upload form and the latest imports with their totals."""
+    url = database(request)
+    with unit_of_work(url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return to_sign_in()
+        jobs = list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)))
+        session.expunge_all()
+    return page(request, "admin_imports.html", caller=caller, jobs=jobs, error=None)
+
+
+@router.post("/admin/imports")
+async def upload(request: Request) -> Response:
+    """Save the uploaded CSV, start its import in the background and show its page."""
+    url = database(request)
+    with unit_of_work(url) as session:
+        # Who is asking is settled before the file is read: only an operator's
+        # upload is ever spooled to disk.
+        viewer = signed_in(request, session)
+        if viewer is None:
+            return to_sign_in()
+        if not viewer.may_change:
+            return page(request, "forbidden.html", status_code=403, role=viewer.role)
+    form = await request.form()
+    fields = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+    file = form.get("file")
+    with unit_of_work(url) as session:
+        caller = operator(request, session, fields)
+        if isinstance(caller, Response):
+            return caller
+        who = caller.who
+    if not isinstance(file, UploadFile) or not file.filename:
+        return _refused(request, "Choose a CSV file to import.")
+    path = _upload_folder(request) / f"{secrets.token_hex(8)}.csv"
+    size = 0
+    with path.open("wb") as target:
+        while chunk := await file.read(CHUNK):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                target.close()
+                path.unlink(missing_ok=True)
+                return _refused(
+                    request, f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB: split it."
+                )
+            target.write(chunk)
+    now = datetime.now(UTC)
+    with unit_of_work(url) as session:
+        job_id = importing.start_job(
+            session, file.filename, size, confirmed="confirmed" in fields, by=who, now=now
+        ).id
+    threading.Thread(
+        target=_run, args=(url, job_id, path, now), name=f"import-{job_id}", daemon=True
+    ).start()
+    return RedirectResponse(f"/admin/imports/{job_id}", status_code=303)
+
+
+def _run(url: str, job_id: int, path: Path, now: datetime) -> None:
+    try:
+        importing.run_job(url, job_id, str(path), now)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _refused(request: Request, error: str) -> Response:
+    url = database(request)
+    with unit_of_work(url) as session:
+        caller = signed_in(request, session)
+        jobs = list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)))
+        session.expunge_all()
+    return page(
+        request, "admin_imports.html", status_code=422, caller=caller, jobs=jobs, error=error
+    )
+
+
+@router.get("/admin/imports/{job_id}")
+def import_job(request: Request, job_id: int) -> Response:
+    """One import: a progress bar while it runs (the page reloads itself every
+    second, no script needed), then its totals and the report of refused rows."""
+    url = database(request)
+    with unit_of_work(url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return to_sign_in()
+        job = session.get(ImportJob, job_id)
+        if job is None:
+            return page(request, "admin_not_found.html", status_code=404, caller=caller)
+        first_problems = list(_first(importing.problems_of(session, job_id), 20))
+        session.expunge(job)
+    return page(request, "admin_import.html", caller=caller, job=job, problems=first_problems)
+
+
+def _first(items: Iterator[importing.Problem], n: int) -> Iterator[importing.Problem]:
+    for i, item in enumerate(items):
+        if i >= n:
+            return
+        yield item
+
+
+@router.get("/admin/imports/{job_id}/problems.csv")
+def import_problems(request: Request, job_id: int) -> Response:
+    """Every refused row of an import as CSV: row, column, reason."""
+    url = database(request)
+    with unit_of_work(url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return to_sign_in()
+        if session.get(ImportJob, job_id) is None:
+            return page(request, "admin_not_found.html", status_code=404, caller=caller)
+
+    def lines() -> Iterator[str]:
+        with unit_of_work(url) as session:
+            yield from importing.problem_csv(importing.problems_of(session, job_id))
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="import-{job_id}-refused.csv"'},
+    )
+
+
+@router.get("/admin/export/subscribers.csv")
+def export(request: Request) -> Response:
+    """The whole list as CSV (operators only: it is every reader's address)."""
+    url = database(request)
+    with unit_of_work(url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return to_sign_in()
+        if not caller.may_change:
+            return page(request, "forbidden.html", status_code=403, role=caller.role)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        importing.export_lines(url),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="subscribers-{stamp}.csv"'},
+    )

@@ -1,0 +1,181 @@
+"""``/admin/subscribers``: find a reader among many, see everything about them, and
+(operators) edit, suppress or delete them, or send a failed digest again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from digest.db.engine import unit_of_work
+from digest.db.models import Delivery, Subscriber
+from digest.embedded import sender_for
+from digest.services import console, management, pipeline, preferences
+from digest.services.choices import Fields, FormErrors, choices_from_form, choices_of, first
+from digest.web.auth import Caller, signed_in
+from digest.web.forms import form_context, form_fields, form_values, topic_options
+from digest.web.guard import operator, to_sign_in
+from digest.web.pages import database, page, settings_of
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin/subscribers")
+def subscribers(
+    request: Request, q: str = "", status: str = "", topic: str = "", after: int = 0
+) -> Response:
+    """Find subscribers by a fragment of their address, by status and by topic."""
+    url = database(request)
+    with unit_of_work(url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return to_sign_in()
+        rows, next_after = console.find_subscribers(
+            session,
+            fragment=q[:320],
+            status=status if status in console.STATUSES else "",
+            topic=topic[:64],
+            after_id=min(max(0, after), management.MAX_ID),
+        )
+        topics = console.topic_slugs(session)
+    return page(
+        request,
+        "admin_subscribers.html",
+        caller=caller,
+        rows=rows,
+        next_after=next_after,
+        q=q,
+        status=status,
+        topic=topic,
+        statuses=console.STATUSES,
+        topics=topics,
+    )
+
+
+def _subscriber(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    sub: Subscriber,
+    *,
+    notice: str = "",
+    status_code: int = 200,
+    fields: Fields | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return page(
+        request,
+        "admin_subscriber.html",
+        status_code=status_code,
+        caller=caller,
+        subscriber_id=sub.id,
+        data=preferences.export(session, sub),
+        retryable=console.delivery_ids_of(session, sub.id),
+        notice=notice[:40],
+        topics=topic_options(session),
+        values=form_values(choices_of(sub), fields),
+        errors=errors or {},
+        **form_context(),
+    )
+
+
+@router.get("/admin/subscribers/{subscriber_id}")
+def subscriber_page(request: Request, subscriber_id: int, notice: str = "") -> Response:
+    """One subscriber: profile, consent records, topics, every digest with its
+    articles and every SMTP attempt."""
+    url = database(request)
+    with unit_of_work(url) as session:
+        caller = signed_in(request, session)
+        if caller is None:
+            return to_sign_in()
+        sub = session.get(Subscriber, subscriber_id) if subscriber_id <= management.MAX_ID else None
+        if sub is None:
+            return page(request, "admin_not_found.html", status_code=404, caller=caller)
+        return _subscriber(request, session, caller, sub, notice=notice)
+
+
+@router.post("/admin/subscribers/{subscriber_id}")
+async def change_subscriber(request: Request, subscriber_id: int) -> Response:
+    fields = await form_fields(request)
+    return await run_in_threadpool(_change, request, subscriber_id, fields)
+
+
+def _change(request: Request, subscriber_id: int, fields: Fields) -> Response:
+    """Save their choices, put them on the suppression list, or delete them with
+    all their data (a hash of the address stays suppressed)."""
+    url = database(request)
+    now = datetime.now(UTC)
+    action = first(fields, "action")
+    with unit_of_work(url) as session:
+        caller = operator(request, session, fields)
+        if isinstance(caller, Response):
+            return caller
+        sub = session.get(Subscriber, subscriber_id) if subscriber_id <= management.MAX_ID else None
+        if sub is None:
+            return page(request, "admin_not_found.html", status_code=404, caller=caller)
+        if action == "save":
+            known = [slug for slug, _ in topic_options(session)]
+            try:
+                choices = choices_from_form(fields, known)
+            except FormErrors as exc:
+                return _subscriber(
+                    request, session, caller, sub, status_code=422, fields=fields, errors=exc.errors
+                )
+            preferences.save(session, sub, choices, now)
+            notice = "saved"
+        elif action == "suppress":
+            try:
+                management.suppress_subscriber(
+                    session, sub.id, first(fields, "detail") or None, now
+                )
+            except management.ManagementError as exc:
+                session.rollback()
+                errors = {exc.field: str(exc)}
+                return _subscriber(request, session, caller, sub, status_code=422, errors=errors)
+            notice = "suppressed"
+        elif action == "delete":
+            if first(fields, "confirm_delete") != "yes":
+                errors = {"confirm_delete": "tick the box to confirm that everything goes"}
+                return _subscriber(request, session, caller, sub, status_code=422, errors=errors)
+            email = sub.email
+            management.delete_subscriber(session, sub.id, now)
+            return page(request, "admin_deleted.html", caller=caller, email=email)
+        else:
+            return _subscriber(
+                request, session, caller, sub, status_code=422, errors={"action": "unknown action"}
+            )
+    return RedirectResponse(f"/admin/subscribers/{subscriber_id}?notice={notice}", status_code=303)
+
+
+@router.post("/admin/deliveries/{delivery_id}/retry")
+async def retry_delivery(request: Request, delivery_id: int) -> Response:
+    fields = await form_fields(request)
+    return await run_in_threadpool(_retry, request, delivery_id, fields)
+
+
+def _retry(request: Request, delivery_id: int, fields: Fields) -> Response:
+    """Send a failed delivery again, now, from this process (operators only)."""
+    settings = settings_of(request)
+    url = database(request)
+    now = datetime.now(UTC)
+    with unit_of_work(url) as session:
+        caller = operator(request, session, fields)
+        if isinstance(caller, Response):
+            return caller
+        delivery = session.get(Delivery, delivery_id) if delivery_id <= management.MAX_ID else None
+        if delivery is None:
+            return page(request, "admin_not_found.html", status_code=404, caller=caller)
+        subscriber_id = delivery.subscriber_id
+        reopened = console.reopen_failed(session, delivery_id, now)
+    outcome = "not-failed"
+    if reopened:
+        report = pipeline.send_deliveries(
+            url, [delivery_id], settings, sender_for(settings), lambda: now
+        )
+        outcome = next(iter(report.outcomes.values()), "paused")
+    return RedirectResponse(
+        f"/admin/subscribers/{subscriber_id}?notice=retry-{outcome}", status_code=303
+    )

@@ -1,0 +1,249 @@
+"""What the JSON API answers, as pydantic models: FastAPI checks every answer
+against them, and they make the responses of the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Problem(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next`` back (as ``after`` or ``before``) for the
+    following page. ``next`` is null on the last page."""
+
+    items: list[T]
+    next: int | None
+
+
+# -- subscribers --------------------------------------------------------------------
+
+
+class SubscriberRow(BaseModel):
+    id: int
+    email: str
+    name: str | None
+    status: str
+    created_at: datetime
+
+
+class Profile(BaseModel):
+    email: str
+    name: str | None
+    status: str
+    timezone: str
+    hour: int
+    weekday: str
+    created_at: datetime | None
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+    paused_until: datetime | None
+    next_slot_at: datetime | None
+
+
+class Following(BaseModel):
+    topic: str
+    name: str
+    frequency: str
+
+
+class ConsentRecord(BaseModel):
+    requested_at: datetime | None
+    ip: str | None
+    user_agent: str | None
+    page: str | None
+    wording_version: str
+    wording: str | None
+    choices: dict[str, Any]
+    confirmation_sent_at: datetime | None
+    confirmed_at: datetime | None
+    confirmed_ip: str | None
+    confirmed_user_agent: str | None
+
+
+class Attempt(BaseModel):
+    at: datetime | None
+    outcome: str
+    code: int | None
+    text: str | None
+
+
+class DigestDelivery(BaseModel):
+    id: int | None
+    message_id: str
+    status: str
+    sent_at: datetime | None
+    attempts: list[Attempt]
+
+
+class Link(BaseModel):
+    title: str
+    url: str
+
+
+class DigestRecord(BaseModel):
+    slot_at: datetime | None
+    status: str
+    articles: list[Link]
+    delivery: DigestDelivery | None
+
+
+class Received(BaseModel):
+    url: str
+    sent_at: datetime | None
+
+
+class SuppressedAs(BaseModel):
+    id: int
+    reason: str
+
+
+class SubscriberDetail(BaseModel):
+    """Everything stored about one subscriber: the same data a reader can download
+    from their preferences page, with ids for operators."""
+
+    id: int
+    subscriber: Profile
+    subscriptions: list[Following]
+    consents: list[ConsentRecord]
+    digests: list[DigestRecord]
+    articles_received: list[Received]
+    suppression: SuppressedAs | None
+
+
+# -- topics -------------------------------------------------------------------------
+
+
+class TopicOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    keywords: list[str]
+    subscribers: int = Field(description="Active subscribers who follow it.")
+    articles: int
+    created_at: datetime
+
+
+# -- feeds --------------------------------------------------------------------------
+
+
+class FeedOut(BaseModel):
+    id: int
+    url: str
+    title: str | None
+    topics: list[str]
+    last_fetched_at: datetime | None
+    last_status: int | None = Field(description="The HTTP status of the last fetch.")
+    last_error: str | None
+    error_count: int = Field(description="Failed fetches since the last good one.")
+    articles: int
+    created_at: datetime
+
+
+class FeedReportOut(BaseModel):
+    url: str
+    status: Literal["ok", "not modified", "error"]
+    added: int
+    updated: int
+    error: str | None
+
+
+# -- suppressions ---------------------------------------------------------------------
+
+
+class SuppressionOut(BaseModel):
+    id: int
+    email: str | None = Field(description="null when the reader asked to be erased.")
+    reason: str
+    detail: str | None
+    created_at: datetime
+
+
+# -- articles -----------------------------------------------------------------------
+
+
+class PushReportOut(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    skipped: int
+    article_ids: list[int]
+
+
+class ArticleOut(BaseModel):
+    id: int
+    url: str
+    title: str
+    author: str | None
+    image_url: str | None
+    published_at: datetime
+    ingested_at: datetime
+    feed_id: int | None
+    topics: list[str]
+    pinned: bool
+    held: bool
+
+
+# -- deliveries -----------------------------------------------------------------------
+
+
+class AttemptOut(BaseModel):
+    attempted_at: datetime
+    outcome: str
+    code: int | None
+    enhanced_code: str | None
+    text: str
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    digest_id: int
+    subscriber_id: int
+    email: str
+    message_id: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    last_code: int | None
+    last_enhanced_code: str | None
+    last_text: str | None
+    attempt_log: list[AttemptOut]
+
+
+class RetryOutcomeOut(BaseModel):
+    id: int
+    outcome: str = Field(
+        description="sent, deferred or failed: what this attempt did; waiting: sending "
+        "is paused and it goes when sending resumes; skipped: see reason."
+    )
+    reason: str | None = None
+
+
+class RetryReportOut(BaseModel):
+    retried: int
+    skipped: int
+    sent: int
+    deferred: int
+    failed: int
+    deliveries: list[RetryOutcomeOut]
+
+
+# -- switches -------------------------------------------------------------------------
+
+
+class Stats(BaseModel):
+    subscribers: dict[str, int]
+    deliveries: dict[str, int]
+    sending_paused: bool

@@ -1,0 +1,199 @@
+"""The bodies the JSON API takes, as pydantic models: they check each field before
+a view runs, and make the requests of the OpenAPI document at /api/openapi.json.
+
+Every string has a length limit, and none may hold a NUL byte (PostgreSQL refuses
+it in text); one-line fields refuse all control characters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from digest.services.management import MAX_ID, MAX_PAGE, PAGE_SIZE
+
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+NO_NUL = r"^[^\x00]*$"
+SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+WEB_URL = r"^https?://[^\s\x00-\x1f\x7f]+$"
+FEED_URL = r"^(https?|file)://[^\s\x00-\x1f\x7f]+$"
+
+
+def line(max_length: int, min_length: int = 0) -> Any:
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=ONE_LINE)
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)
+
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Name = Annotated[str, line(200, 1)]
+Detail = Annotated[str, line(2000)]
+WebUrl = Annotated[str, StringConstraints(max_length=2000, pattern=WEB_URL)]
+Frequency = Literal["daily", "weekly"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
+DeliveryStatus = Literal["queued", "sending", "sent", "deferred", "failed"]
+Reason = Literal["manual", "operator", "complaint", "hard_bounce"]
+Limit = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+DEFAULT_LIMIT = PAGE_SIZE
+
+
+def example(**fields: Any) -> ConfigDict:
+    """A request body model's settings: a field the API does not know is an error,
+    not ignored; ``fields`` are an example for the document."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [fields]})
+
+
+# -- subscribers --------------------------------------------------------------------
+
+
+class SubscriberIn(BaseModel):
+    model_config = example(
+        email="reader@example.org",
+        name="Ana",
+        topics=["tech", "world"],
+        frequency="daily",
+        timezone="Europe/Brussels",
+        hour=7,
+        weekday="mon",
+        confirmed=True,
+    )
+
+    email: EmailStr
+    topics: list[Slug] = Field(min_length=1, max_length=100)
+    name: Annotated[str, line(200)] | None = None
+    frequency: Frequency = "daily"
+    timezone: Annotated[str, line(64, 1)] = "UTC"
+    hour: int = Field(7, ge=0, le=23)
+    weekday: Weekday = Field("mon", description="The day weekly topics arrive.")
+    confirmed: bool = Field(False, description="Active at once; otherwise pending until confirmed.")
+
+
+class SubscriberChangesIn(BaseModel):
+    """Only the fields given change; an empty name clears it. Without topics or
+    frequency, each topic keeps its own frequency."""
+
+    model_config = example(hour=8, timezone="Europe/Brussels", topics=["tech"])
+
+    email: EmailStr | None = None
+    topics: list[Slug] | None = Field(None, min_length=1, max_length=100)
+    name: Annotated[str, line(200)] | None = None
+    frequency: Frequency | None = None
+    timezone: Annotated[str, line(64, 1)] | None = None
+    hour: int | None = Field(None, ge=0, le=23)
+    weekday: Weekday | None = None
+    confirmed: bool | None = Field(
+        None, description="true makes a pending or unsubscribed subscriber active."
+    )
+
+
+class SuppressIn(BaseModel):
+    model_config = example(detail="asked by phone to stop")
+
+    detail: Detail | None = Field(None, description="Why, for other operators.")
+
+
+# -- topics -------------------------------------------------------------------------
+
+Keyword = Annotated[str, line(100, 1)]
+
+
+class TopicIn(BaseModel):
+    model_config = example(slug="science", name="Science", keywords=["space", "climate"])
+
+    slug: Slug
+    name: Name | None = Field(None, description="Defaults to the slug in title case.")
+    keywords: list[Keyword] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Words or phrases; an article mentioning one joins the topic.",
+    )
+
+
+class TopicChangesIn(BaseModel):
+    model_config = example(name="Science and space", keywords=["space", "physics"])
+
+    name: Name | None = None
+    keywords: list[Keyword] | None = Field(None, max_length=100)
+
+
+# -- feeds --------------------------------------------------------------------------
+
+
+class FeedIn(BaseModel):
+    model_config = example(url="https://news.example.org/feeds/tech.rss", topics=["tech"])
+
+    url: Annotated[str, StringConstraints(max_length=2000, pattern=FEED_URL)] = Field(
+        description="http(s); file:// and private or loopback hosts only where the "
+        "server allows them (DIGEST_ALLOW_PRIVATE_FEEDS)."
+    )
+    topics: list[Slug] = Field(min_length=1, max_length=50)
+
+
+# -- suppressions ---------------------------------------------------------------------
+
+
+class SuppressionIn(BaseModel):
+    model_config = example(email="someone@example.org", reason="complaint", detail="spam report")
+
+    email: EmailStr
+    reason: Reason = "manual"
+    detail: Detail | None = None
+
+
+# -- articles -----------------------------------------------------------------------
+
+
+class ArticleIn(BaseModel):
+    """The fields of ``digest articles import``."""
+
+    model_config = example(url="https://news.example.org/a", title="A")
+
+    url: WebUrl
+    title: Annotated[str, text(1000, 1)]
+    summary: Annotated[str, text(20_000)] | None = Field(None, description="HTML; sanitised.")
+    published_at: datetime | None = Field(None, description="Without an offset: UTC.")
+    topics: list[Slug] = Field(default_factory=list, max_length=50)
+    guid: Annotated[str, line(1000, 1)] | None = Field(None, description="Defaults to url.")
+    image_url: WebUrl | None = None
+    author: Annotated[str, line(300)] | None = None
+
+
+class ArticlesIn(BaseModel):
+    model_config = example(
+        articles=[
+            {
+                "url": "https://news.example.org/2026/06/01/budget",
+                "title": "The budget, line by line",
+                "summary": "<p>What changes for whom.</p>",
+                "published_at": "2026-06-01T08:00:00+02:00",
+                "topics": ["world"],
+                "author": "Cleo Martin",
+            }
+        ]
+    )
+
+    articles: list[ArticleIn] = Field(min_length=1, max_length=500)
+
+
+# -- deliveries -----------------------------------------------------------------------
+
+
+class RetryIn(BaseModel):
+    model_config = example(ids=[1, 2])
+
+    ids: list[Id] = Field(min_length=1, max_length=500)
+
+
+# -- switches -------------------------------------------------------------------------
+
+
+class Sending(BaseModel):
+    model_config = example(paused=True)
+
+    paused: bool

@@ -1,0 +1,120 @@
+"""The JSON API's plumbing: who is calling, and how a refusal is answered.
+
+Authentication runs as a dependency, so an anonymous or read-only caller is refused
+(401, 403) before the body is looked at. Service errors become the same responses
+FastAPI gives for a bad field: 422 with ``detail: [{"loc", "msg", "type"}]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from digest.db.engine import unit_of_work
+from digest.services.management import Conflict, ManagementError, NotFound
+from digest.web.api_replies import Problem
+from digest.web.auth import Caller, api_caller, require_change
+from digest.web.pages import database
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key made with `digest admin api-key NAME --role operator` "
+    "(or `--role editor`, which may only read). A signed-in admin's session cookie "
+    "is accepted too.",
+)
+
+
+def reader(
+    request: Request,
+    _key: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Caller:
+    """Any valid API key or admin session (401 otherwise)."""
+    with unit_of_work(database(request)) as session:
+        return api_caller(request, session)
+
+
+def operator(caller: Annotated[Caller, Depends(reader)]) -> Caller:
+    """A caller whose role may change data (403 for editors)."""
+    require_change(caller)
+    return caller
+
+
+Reader = Annotated[Caller, Depends(reader)]
+Operator = Annotated[Caller, Depends(operator)]
+
+_REFUSALS: dict[int, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No valid API key or admin session."},
+    403: {"model": Problem, "description": "The caller's role may not change data."},
+    404: {"model": Problem, "description": "No such thing."},
+    409: {"model": Problem, "description": "It clashes with what is stored."},
+}
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route declares: 401 always, and ``codes``."""
+    return {code: _REFUSALS[code] for code in (401, *codes)}
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON in ASCII: an error may quote input holding lone surrogates, which UTF-8
+    cannot encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
+def invalid(errors: list[dict[str, Any]]) -> Response:
+    """422 naming each bad field. The rejected input is not echoed: it may be huge,
+    or not representable in JSON at all (an infinite number)."""
+    detail = [{"loc": list(e["loc"]), "msg": str(e["msg"]), "type": str(e["type"])} for e in errors]
+    return SafeJSONResponse({"detail": detail}, status_code=422)
+
+
+class ApiRoute(APIRoute):
+    """A route whose service errors become HTTP answers: NotFound 404, Conflict 409,
+    any other ManagementError 422 (its field placed in the query, the path or the body,
+    wherever the route takes a parameter of that name)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        places = {p.name: "query" for p in self.dependant.query_params}
+        places.update({p.name: "path" for p in self.dependant.path_params})
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return invalid(list(exc.errors()))
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                # FastAPI's answer to a body that is not UTF-8; any other malformed
+                # JSON is a 422, and so is this.
+                return invalid(
+                    [{"loc": ["body"], "msg": "the body is not UTF-8", "type": "json_invalid"}]
+                )
+            except NotFound as exc:
+                return SafeJSONResponse({"detail": str(exc)}, status_code=404)
+            except Conflict as exc:
+                return SafeJSONResponse({"detail": str(exc)}, status_code=409)
+            except ManagementError as exc:
+                return invalid(
+                    [
+                        {
+                            "loc": (places.get(str(loc[0]), "body"), *loc),
+                            "msg": message,
+                            "type": "value_error",
+                        }
+                        for loc, message in exc.problems
+                    ]
+                )
+
+        return answer

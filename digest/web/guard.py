@@ -1,0 +1,30 @@
+"""Who may see and change the console's pages: every page needs a signed-in admin,
+every form a CSRF token, and every change the operator role."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from digest.services.choices import Fields
+from digest.web.auth import Caller, signed_in
+from digest.web.forms import csrf_ok
+from digest.web.pages import page
+
+
+def to_sign_in() -> RedirectResponse:
+    return RedirectResponse("/admin/sign-in", status_code=303)
+
+
+def operator(request: Request, session: Session, fields: Fields) -> Caller | Response:
+    """The signed-in operator behind a state-changing form, or the page refusing it:
+    sign-in for nobody, 403 without a CSRF token or for an editor."""
+    caller = signed_in(request, session)
+    if caller is None:
+        return to_sign_in()
+    if not csrf_ok(request, fields):
+        return page(request, "form_expired.html", status_code=403)
+    if not caller.may_change:
+        return page(request, "forbidden.html", status_code=403, role=caller.role)
+    return caller
