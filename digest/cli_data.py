@@ -181,15 +181,8 @@ def subscribers_import(
     nothing the second time. Suppressed addresses are refused, and an address that
     unsubscribed stays unsubscribed. The command exits with 1 if any row was refused.
     """
-    from digest.services.importing import (
-        ImportRefused,
-        Problem,
-        Totals,
-        finish_job,
-        import_subscribers,
-        problem_csv,
-        start_job,
-    )
+    from digest.services.csvfiles import ImportRefused, Problem, problem_csv
+    from digest.services.importing import Totals, finish_job, import_subscribers, start_job
 
     current = support.settings()
     url = support.database(current)
@@ -235,6 +228,9 @@ def subscribers_import(
         except ImportRefused as exc:
             finish_job(url, job_id, moment, str(exc))
             raise click.ClickException(str(exc)) from None
+        except BaseException as exc:  # the job's page must not say "running" forever
+            finish_job(url, job_id, moment, f"the import stopped: {type(exc).__name__}: {exc}")
+            raise
     finish_job(url, job_id, moment)
     if errors_to is None and shown > MAX_PROBLEMS_SHOWN:
         click.echo(

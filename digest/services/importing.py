@@ -12,11 +12,9 @@ column at fault and the reason.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import io
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
@@ -33,45 +31,20 @@ from digest.db.models import (
     id_in,
     table_of,
 )
-from digest.domain.schedule import WEEKDAYS, ScheduleError, check_hour, parse_weekday, zone
+from digest.domain.schedule import WEEKDAYS
 from digest.services.choices import reschedule
-from digest.services.subscribers import FREQUENCIES, SubscriberError, normalise_email
+from digest.services.csvfiles import (
+    EXPORT_COLUMNS,
+    ImportRefused,
+    Problem,
+    Row,
+    csv_lines,
+    read_rows,
+    topics_cell,
+)
 from digest.services.suppressing import suppressed_among
 
 BATCH_SIZE = 1000
-REQUIRED_COLUMNS = ("email", "topics")
-OPTIONAL_COLUMNS = ("name", "frequency", "timezone", "hour", "weekday")
-# Written by the export; read back without complaint, and ignored: status and
-# dates are the service's to decide, not a file's.
-IGNORED_COLUMNS = ("status", "created_at", "confirmed_at")
-EXPORT_COLUMNS = (
-    "email",
-    "name",
-    "topics",
-    "frequency",
-    "timezone",
-    "hour",
-    "weekday",
-    "status",
-    "created_at",
-    "confirmed_at",
-)
-MAX_NAME = 200
-
-
-class ImportRefused(ValueError):
-    """The file as a whole cannot be imported (e.g. its header lacks a column)."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int  # the line of the file the row starts on; the header is line 1
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.reason}"
 
 
 @dataclass
@@ -82,153 +55,6 @@ class Totals:
     unchanged: int = 0
     rejected: int = 0
     read_bytes: int = 0
-
-
-@dataclass(frozen=True)
-class Row:
-    """A row that passed validation, ready to store."""
-
-    line: int
-    email: str
-    name: str | None
-    topic_ids: frozenset[int]
-    frequency: str
-    timezone: str
-    hour: int
-    weekday: int
-
-
-@dataclass
-class _Batch:
-    rows: list[Row] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-
-def _row_problems(
-    record: dict[str, str], line: int, topic_ids: dict[str, int]
-) -> tuple[Row | None, list[Problem]]:
-    problems: list[Problem] = []
-
-    def refuse(column: str, reason: str) -> None:
-        problems.append(Problem(line, column, reason))
-
-    email = ""
-    try:
-        email = normalise_email(record.get("email", ""))
-    except SubscriberError as exc:
-        refuse("email", str(exc))
-    name = " ".join((record.get("name") or "").split()) or None
-    if name and len(name) > MAX_NAME:
-        refuse("name", f"name is longer than {MAX_NAME} characters")
-    slugs = [s.strip().lower() for s in (record.get("topics") or "").replace(",", ";").split(";")]
-    slugs = [s for s in slugs if s]
-    unknown = [s for s in slugs if s not in topic_ids]
-    if not slugs:
-        refuse("topics", "topics is empty: name at least one topic slug")
-    elif unknown:
-        refuse("topics", f"unknown topic(s): {', '.join(unknown)}")
-    frequency = (record.get("frequency") or "daily").strip().lower()
-    if frequency not in FREQUENCIES:
-        refuse("frequency", f"frequency must be daily or weekly (got {frequency!r})")
-    timezone = (record.get("timezone") or "UTC").strip()
-    try:
-        zone(timezone)
-    except ScheduleError as exc:
-        refuse("timezone", str(exc))
-    hour = 7
-    raw_hour = (record.get("hour") or "").strip()
-    if raw_hour:
-        try:
-            hour = check_hour(int(raw_hour))
-        except (ValueError, ScheduleError):
-            refuse("hour", f"hour must be a whole number from 0 to 23 (got {raw_hour!r})")
-    weekday = 0
-    try:
-        weekday = parse_weekday((record.get("weekday") or "mon").strip())
-    except ScheduleError as exc:
-        refuse("weekday", str(exc))
-    if problems:
-        return None, problems
-    return (
-        Row(
-            line=line,
-            email=email,
-            name=name,
-            topic_ids=frozenset(topic_ids[s] for s in slugs),
-            frequency=frequency,
-            timezone=timezone,
-            hour=hour,
-            weekday=weekday,
-        ),
-        [],
-    )
-
-
-def _fingerprint(email: str) -> int:
-    # Eight bytes per address seen: enough to tell duplicates apart in a file of
-    # millions of rows at a few megabytes, where keeping the addresses would not be.
-    return int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest(), "big")
-
-
-def read_rows(
-    source: IO[str], topic_ids: dict[str, int], batch_size: int = BATCH_SIZE
-) -> Iterator[_Batch]:
-    """Validate the CSV in ``source`` and hand it out in batches of good rows, each
-    with the problems found since the previous batch."""
-    reader = csv.reader(source)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise ImportRefused("the file is empty: the first line must name the columns") from None
-    except csv.Error as exc:
-        raise ImportRefused(f"the header line cannot be read: {exc}") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise ImportRefused(f"the header lacks the column(s) {', '.join(missing)}")
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | set(IGNORED_COLUMNS)
-    unknown = [h for h in header if h not in known]
-    if unknown:
-        raise ImportRefused(
-            f"the header has unknown column(s) {', '.join(unknown)}; "
-            f"expected {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"
-        )
-    seen: dict[int, int] = {}
-    batch = _Batch()
-    line = reader.line_num + 1
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            batch.problems.append(Problem(line, "", f"the row cannot be read as CSV: {exc}"))
-            line = reader.line_num + 1
-            continue
-        start, line = line, reader.line_num + 1
-        if not any(v.strip() for v in values):
-            continue  # blank lines are not rows
-        if len(values) != len(header):
-            batch.problems.append(
-                Problem(start, "", f"the row has {len(values)} values, the header {len(header)}")
-            )
-            continue
-        row, problems = _row_problems(dict(zip(header, values, strict=True)), start, topic_ids)
-        if row is None:
-            batch.problems.extend(problems)
-            continue
-        mark = _fingerprint(row.email)
-        if mark in seen:
-            batch.problems.append(
-                Problem(start, "email", f"{row.email} is also on row {seen[mark]}, which is kept")
-            )
-            continue
-        seen[mark] = start
-        batch.rows.append(row)
-        if len(batch.rows) >= batch_size:
-            yield batch
-            batch = _Batch()
-    if batch.rows or batch.problems:
-        yield batch
 
 
 def _store(
@@ -276,9 +102,9 @@ def _store(
         session.execute(
             insert(table_of(Subscription)),
             [
-                {"subscriber_id": id_of[r.email], "topic_id": t, "frequency": r.frequency}
+                {"subscriber_id": id_of[r.email], "topic_id": t, "frequency": f}
                 for r in fresh
-                for t in sorted(r.topic_ids)
+                for t, f in sorted(r.topics.items())
             ],
         )
         totals.added += len(fresh)
@@ -307,14 +133,14 @@ def _update(session: Session, sub: Subscriber, row: Row, *, confirmed: bool, now
             changed = schedule_changed = True
     held = {s.topic_id: s for s in sub.subscriptions}
     for topic_id, subscription in held.items():
-        if topic_id not in row.topic_ids:
+        if topic_id not in row.topics:
             sub.subscriptions.remove(subscription)
             changed = schedule_changed = True
-        elif subscription.frequency != row.frequency:
-            subscription.frequency = row.frequency
+        elif subscription.frequency != row.topics[topic_id]:
+            subscription.frequency = row.topics[topic_id]
             changed = schedule_changed = True
-    for topic_id in sorted(row.topic_ids - held.keys()):
-        sub.subscriptions.append(Subscription(topic_id=topic_id, frequency=row.frequency))
+    for topic_id in sorted(row.topics.keys() - held.keys()):
+        sub.subscriptions.append(Subscription(topic_id=topic_id, frequency=row.topics[topic_id]))
         changed = schedule_changed = True
     if confirmed and sub.status == "pending":
         # Only a pending address is activated; one that unsubscribed or bounced
@@ -451,47 +277,35 @@ def run_job(database_url: str, job_id: int, path: str, now: datetime) -> None:
     finish_job(database_url, job_id, now)
 
 
-def problems_of(session: Session, job_id: int) -> Iterator[Problem]:
-    """A job's refused rows in file order, read in pages."""
-    after = 0
-    while True:
-        page = session.execute(
-            select(
-                ImportProblem.id, ImportProblem.row, ImportProblem.column_name, ImportProblem.reason
-            )
-            .where(ImportProblem.job_id == job_id, ImportProblem.id > after)
-            .order_by(ImportProblem.id)
-            .limit(1000)
-        ).all()
+def problems_of(database_url: str, job_id: int, limit: int | None = None) -> Iterator[Problem]:
+    """A job's refused rows in file order, read a page at a time, each page in its
+    own short transaction: a slow download never holds the database."""
+    after, given = 0, 0
+    while limit is None or given < limit:
+        with unit_of_work(database_url) as session:
+            page = session.execute(
+                select(
+                    ImportProblem.id,
+                    ImportProblem.row,
+                    ImportProblem.column_name,
+                    ImportProblem.reason,
+                )
+                .where(ImportProblem.job_id == job_id, ImportProblem.id > after)
+                .order_by(ImportProblem.id)
+                .limit(1000 if limit is None else min(1000, limit - given))
+            ).all()
         if not page:
             return
         for _, row, column, reason in page:
             yield Problem(row, column, reason)
+        given += len(page)
         after = page[-1][0]
-
-
-def problem_csv(problems: Iterable[Problem], *, header: bool = True) -> Iterator[str]:
-    """The error report as CSV text (row, column, reason), a chunk per line."""
-    if header:
-        yield from _csv_lines([("row", "column", "reason")])
-    yield from _csv_lines((str(p.row), p.column, p.reason) for p in problems)
-
-
-def _csv_lines(rows: Iterable[tuple[str, ...]]) -> Iterator[str]:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
-        # A leading =, +, - or @ would run as a formula in a spreadsheet.
-        writer.writerow(["'" + v if v[:1] in "=+-@" else v for v in row])
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
 
 
 def export_lines(database_url: str, batch_size: int = BATCH_SIZE) -> Iterator[str]:
     """Every subscriber as CSV, header first, read in keyset pages of
     ``batch_size`` so that memory stays flat; the import reads the file back."""
-    yield from _csv_lines([EXPORT_COLUMNS])
+    yield from csv_lines([EXPORT_COLUMNS])
     after = 0
     while True:
         with unit_of_work(database_url) as session:
@@ -520,17 +334,17 @@ def export_lines(database_url: str, batch_size: int = BATCH_SIZE) -> Iterator[st
                 .where(id_in(Subscription.subscriber_id, [s.id for s in subs]))
             ):
                 follows.setdefault(sub_id, []).append((slug, frequency))
-        yield from _csv_lines(_export_row(s, follows.get(s.id, [])) for s in subs)
+        yield from csv_lines(_export_row(s, follows.get(s.id, [])) for s in subs)
         after = subs[-1].id
 
 
 def _export_row(sub: Any, follows: list[tuple[str, str]]) -> tuple[str, ...]:
-    frequencies = {f for _, f in follows}
+    topics, frequency = topics_cell(follows)
     return (
         sub.email,
         sub.name or "",
-        ";".join(sorted(slug for slug, _ in follows)),
-        "weekly" if frequencies == {"weekly"} else "daily",
+        topics,
+        frequency,
         sub.timezone,
         str(sub.hour),
         WEEKDAYS[sub.weekday],

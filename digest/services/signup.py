@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -248,6 +248,8 @@ class Purged:
 
 # How long an import's report of refused rows is kept for its operator to download.
 IMPORT_REPORT_AGE = timedelta(days=30)
+# No import runs this long: 100,000 rows take well under a minute.
+STALE_IMPORT = timedelta(hours=6)
 
 
 def purge(session: Session, settings: Settings, now: datetime) -> Purged:
@@ -281,13 +283,20 @@ def purge(session: Session, settings: Settings, now: datetime) -> Purged:
     )
     report.requests = int(getattr(result, "rowcount", 0) or 0)
     report.rate_events = limits.forget_before(session, now - settings.subscribe_window)
-    report.imports = forget_imports(session, now - IMPORT_REPORT_AGE)
+    report.imports = forget_imports(session, now - IMPORT_REPORT_AGE, now)
     return report
 
 
-def forget_imports(session: Session, before: datetime) -> int:
+def forget_imports(session: Session, before: datetime, now: datetime) -> int:
     """Drop import jobs started before ``before`` with their reports of refused rows,
     which quote what the file held, addresses included."""
+    # A job still "running" long after it began lost its process (a restart during
+    # the import): say so on its page; running the file again finishes the work.
+    session.execute(
+        update(ImportJob)
+        .where(ImportJob.status == "running", ImportJob.created_at < now - STALE_IMPORT)
+        .values(status="failed", error="the import stopped: its process ended", finished_at=now)
+    )
     old = select(ImportJob.id).where(ImportJob.created_at < before)
     session.execute(delete(ImportProblem).where(ImportProblem.job_id.in_(old)))
     result = session.execute(delete(ImportJob).where(ImportJob.created_at < before))

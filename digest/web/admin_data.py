@@ -9,22 +9,23 @@ page by page, so neither direction holds the list in memory.
 from __future__ import annotations
 
 import secrets
+import shutil
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
-from starlette.datastructures import UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from digest.db.engine import unit_of_work
 from digest.db.models import ImportJob
 from digest.services import importing
+from digest.services.csvfiles import problem_csv
 from digest.web.auth import signed_in
 from digest.web.guard import operator, to_sign_in
-from digest.web.limits import MAX_UPLOAD as MAX_UPLOAD_BYTES
 from digest.web.pages import database, page, settings_of
 
 router = APIRouter(include_in_schema=False)
@@ -53,41 +54,49 @@ def imports(request: Request) -> Response:
 @router.post("/admin/imports")
 async def upload(request: Request) -> Response:
     """Save the uploaded CSV, start its import in the background and show its page."""
-    url = database(request)
-    with unit_of_work(url) as session:
-        # Who is asking is settled before the file is read: only an operator's
-        # upload is ever spooled to disk.
-        viewer = signed_in(request, session)
-        if viewer is None:
-            return to_sign_in()
-        if not viewer.may_change:
-            return page(request, "forbidden.html", status_code=403, role=viewer.role)
+    # Who is asking is settled before the body is read: only an operator's upload
+    # is ever spooled to disk.
+    refusal = await run_in_threadpool(_refusal, request)
+    if refusal is not None:
+        return refusal
     form = await request.form()
+    return await run_in_threadpool(_start, request, form)
+
+
+def _refusal(request: Request) -> Response | None:
+    with unit_of_work(database(request)) as session:
+        viewer = signed_in(request, session)
+    if viewer is None:
+        return to_sign_in()
+    if not viewer.may_change:
+        return page(request, "forbidden.html", status_code=403, role=viewer.role)
+    return None
+
+
+def _start(request: Request, form: FormData) -> Response:
+    url = database(request)
     fields = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
     file = form.get("file")
     with unit_of_work(url) as session:
         caller = operator(request, session, fields)
         if isinstance(caller, Response):
             return caller
-        who = caller.who
     if not isinstance(file, UploadFile) or not file.filename:
         return _refused(request, "Choose a CSV file to import.")
+    # The body limit has already capped the file's size.
     path = _upload_folder(request) / f"{secrets.token_hex(8)}.csv"
-    size = 0
+    file.file.seek(0)
     with path.open("wb") as target:
-        while chunk := await file.read(CHUNK):
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                target.close()
-                path.unlink(missing_ok=True)
-                return _refused(
-                    request, f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB: split it."
-                )
-            target.write(chunk)
+        shutil.copyfileobj(file.file, target, CHUNK)
     now = datetime.now(UTC)
     with unit_of_work(url) as session:
         job_id = importing.start_job(
-            session, file.filename, size, confirmed="confirmed" in fields, by=who, now=now
+            session,
+            file.filename,
+            path.stat().st_size,
+            confirmed="confirmed" in fields,
+            by=caller.who,
+            now=now,
         ).id
     threading.Thread(
         target=_run, args=(url, job_id, path, now), name=f"import-{job_id}", daemon=True
@@ -125,16 +134,9 @@ def import_job(request: Request, job_id: int) -> Response:
         job = session.get(ImportJob, job_id)
         if job is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
-        first_problems = list(_first(importing.problems_of(session, job_id), 20))
         session.expunge(job)
-    return page(request, "admin_import.html", caller=caller, job=job, problems=first_problems)
-
-
-def _first(items: Iterator[importing.Problem], n: int) -> Iterator[importing.Problem]:
-    for i, item in enumerate(items):
-        if i >= n:
-            return
-        yield item
+    shown = list(importing.problems_of(url, job_id, limit=20))
+    return page(request, "admin_import.html", caller=caller, job=job, problems=shown)
 
 
 @router.get("/admin/imports/{job_id}/problems.csv")
@@ -148,12 +150,8 @@ def import_problems(request: Request, job_id: int) -> Response:
         if session.get(ImportJob, job_id) is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
 
-    def lines() -> Iterator[str]:
-        with unit_of_work(url) as session:
-            yield from importing.problem_csv(importing.problems_of(session, job_id))
-
     return StreamingResponse(
-        lines(),
+        problem_csv(importing.problems_of(url, job_id)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{job_id}-refused.csv"'},
     )

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Subscriber
 from digest.embedded import sender_for
-from digest.services import console, management, pipeline, preferences
+from digest.services import console, management, preferences
 from digest.services.choices import Fields, FormErrors, choices_from_form, choices_of, first
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import form_context, form_fields, form_values, topic_options
@@ -33,25 +33,31 @@ def subscribers(
         caller = signed_in(request, session)
         if caller is None:
             return to_sign_in()
-        rows, next_after = console.find_subscribers(
-            session,
-            fragment=q[:320],
-            status=status if status in console.STATUSES else "",
-            topic=topic[:64],
-            after_id=min(max(0, after), management.MAX_ID),
-        )
+        error, status_code = None, 200
+        try:
+            found = management.list_subscribers(
+                session,
+                fragment=q[:320],
+                status=status,
+                topic=topic[:64],
+                after=min(max(0, after), management.MAX_ID),
+            )
+        except management.ManagementError as exc:
+            found, error, status_code = management.Page([], None), str(exc), 422
         topics = console.topic_slugs(session)
     return page(
         request,
         "admin_subscribers.html",
+        status_code=status_code,
         caller=caller,
-        rows=rows,
-        next_after=next_after,
+        rows=found.items,
+        next_after=found.next,
         q=q,
         status=status,
         topic=topic,
         statuses=console.STATUSES,
         topics=topics,
+        error=error,
     )
 
 
@@ -157,10 +163,10 @@ async def retry_delivery(request: Request, delivery_id: int) -> Response:
 
 
 def _retry(request: Request, delivery_id: int, fields: Fields) -> Response:
-    """Send a failed delivery again, now, from this process (operators only)."""
+    """Send a failed delivery again, now, from this process (operators only): the
+    same retry as the deliveries page and the API."""
     settings = settings_of(request)
     url = database(request)
-    now = datetime.now(UTC)
     with unit_of_work(url) as session:
         caller = operator(request, session, fields)
         if isinstance(caller, Response):
@@ -169,13 +175,15 @@ def _retry(request: Request, delivery_id: int, fields: Fields) -> Response:
         if delivery is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
         subscriber_id = delivery.subscriber_id
-        reopened = console.reopen_failed(session, delivery_id, now)
-    outcome = "not-failed"
-    if reopened:
-        report = pipeline.send_deliveries(
-            url, [delivery_id], settings, sender_for(settings), lambda: now
+    try:
+        done = management.retry_delivery(
+            url, delivery_id, settings, sender_for(settings), datetime.now(UTC)
         )
-        outcome = next(iter(report.outcomes.values()), "paused")
+        outcome = "paused" if done.outcome == "waiting" else done.outcome
+    except management.Conflict:
+        outcome = "not-failed"
+    except management.NotFound:
+        outcome = "gone"
     return RedirectResponse(
         f"/admin/subscribers/{subscriber_id}?notice=retry-{outcome}", status_code=303
     )

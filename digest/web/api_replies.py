@@ -238,6 +238,9 @@ class RetryReportOut(BaseModel):
     deferred: int
     failed: int
     deliveries: list[RetryOutcomeOut]
+    queued: int = Field(
+        0, description="made due again for the workers' retry sweep instead of sent at once"
+    )
 
 
 # -- switches -------------------------------------------------------------------------

@@ -88,7 +88,9 @@ class SubscriberChangesIn(BaseModel):
     hour: int | None = Field(None, ge=0, le=23)
     weekday: Weekday | None = None
     confirmed: bool | None = Field(
-        None, description="true makes a pending or unsubscribed subscriber active."
+        None,
+        description="true makes a pending subscriber active; for one who unsubscribed "
+        "or bounced it is a 409: only the reader can subscribe again.",
     )
 
 

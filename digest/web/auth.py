@@ -74,8 +74,8 @@ def signed_in(request: Request, session: Session) -> Caller | None:
 
 
 def api_caller(request: Request, session: Session) -> Caller:
-    """The caller of an /api route: a bearer API key, else a signed-in admin.
-    Raises 401 for anyone else."""
+    """The caller of an /api route: a bearer API key, else a signed-in admin (for
+    reading only). Raises 401 for anyone else."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() == "bearer" and key.strip():
@@ -87,6 +87,14 @@ def api_caller(request: Request, session: Session) -> Caller:
     if caller is None:
         raise HTTPException(
             401, "send an API key as 'Authorization: Bearer KEY'", {"WWW-Authenticate": "Bearer"}
+        )
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # A cookie rides along with any form another page posts here; a change needs
+        # the key, which no other site can send.
+        raise HTTPException(
+            401,
+            "the console's session only reads through /api: changes need an API key",
+            {"WWW-Authenticate": "Bearer"},
         )
     return caller
 

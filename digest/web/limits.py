@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY = 2 * 1024 * 1024  # forms and JSON: a push of many articles fits
@@ -13,8 +14,12 @@ MAX_UPLOAD = 512 * 1024 * 1024  # the subscriber CSV import
 UPLOAD_PATHS = ("/admin/imports",)
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised from the body stream; an HTTP exception, so that whatever is reading
+    the body (a form parser, the JSON reader) lets it through as the 413 it is."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
 class BodyLimit:
@@ -41,7 +46,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracked(message: Message) -> None:

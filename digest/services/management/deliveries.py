@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
@@ -104,6 +104,11 @@ class RetryOutcome:
     reason: str | None = None
 
 
+# How many failed deliveries "retry all failed" sends itself before leaving the rest
+# to the workers.
+SEND_NOW = 200
+
+
 @dataclass
 class RetryReport:
     retried: int = 0
@@ -112,6 +117,7 @@ class RetryReport:
     deferred: int = 0
     failed: int = 0
     deliveries: list[RetryOutcome] = field(default_factory=list)  # empty for "all failed"
+    queued: int = 0  # made due for the workers' retry sweep rather than sent here
 
 
 def _send(
@@ -190,25 +196,34 @@ def retry_delivery(
 
 
 def retry_failed(
-    database_url: str, settings: Settings, sender: Sender, now: datetime
+    database_url: str,
+    settings: Settings,
+    sender: Sender,
+    now: datetime,
+    send_now: int = SEND_NOW,
 ) -> RetryReport:
-    """Send every failed delivery again, a batch at a time (only one batch of ids is
-    ever in memory). Deliveries that fail again are not retried twice in one call."""
+    """Make every failed delivery due again. The first ``send_now`` are sent from
+    this process at once (so the caller sees their outcome); the rest are left due
+    now for the workers' retry sweep, which runs every minute, so that clearing a
+    long outage never ties a request up for as long as thousands of sends take."""
     report = RetryReport()
-    after = 0
-    while True:
-        with unit_of_work(database_url) as session:
-            ids = list(
-                session.scalars(
-                    select(Delivery.id)
-                    .where(Delivery.status == rules.FAILED, Delivery.id > after)
-                    .order_by(Delivery.id)
-                    .limit(settings.batch_size)
-                )
+    with unit_of_work(database_url) as session:
+        ids = list(
+            session.scalars(
+                select(Delivery.id)
+                .where(Delivery.status == rules.FAILED)
+                .order_by(Delivery.id)
+                .limit(send_now)
             )
-            reopened = [i for i in ids if console.reopen_failed(session, i, now)]
-        if not ids:
-            return report
-        after = ids[-1]
-        report.skipped += len(ids) - len(reopened)
-        _send(database_url, reopened, settings, sender, now, report)
+        )
+        reopened = [i for i in ids if console.reopen_failed(session, i, now)]
+        rest = session.execute(
+            update(Delivery)
+            .where(Delivery.status == rules.FAILED)
+            .values(status=rules.DEFERRED, next_attempt_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        report.queued = int(getattr(rest, "rowcount", 0) or 0)
+    report.skipped = len(ids) - len(reopened)
+    _send(database_url, reopened, settings, sender, now, report)
+    return report

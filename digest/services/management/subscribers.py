@@ -43,8 +43,9 @@ from digest.services.unsubscribing import unsubscribe
 @dataclass(frozen=True)
 class SubscriberChanges:
     """A new subscriber, or changes to one. None leaves a field as it is (on creation:
-    its default); an empty name clears the name. ``confirmed`` makes a pending or
-    unsubscribed subscriber active, as their own confirmation would."""
+    its default); an empty name clears the name. ``confirmed`` makes a pending
+    subscriber active, as their own confirmation would; for one who unsubscribed or
+    bounced it is a :class:`Conflict`."""
 
     email: str | None = None
     name: str | None = None
@@ -186,7 +187,13 @@ def update_subscriber(
         _free(session, email)
         sub.email = email
     was_active = sub.status == "active"
-    if changes.confirmed and sub.status in ("pending", "unsubscribed"):
+    if changes.confirmed and sub.status in ("unsubscribed", "bounced"):
+        # Someone who left comes back by their own hand (the preferences page or a
+        # new subscription), never by an operator's or a script's say-so.
+        raise Conflict(
+            "confirmed", f"{sub.email} is {sub.status}: only the reader can subscribe again"
+        )
+    if changes.confirmed and sub.status == "pending":
         entry = suppression_of(session, email)
         if entry is not None:
             raise Conflict("email", f"{email} is suppressed ({entry.reason}): remove it first")

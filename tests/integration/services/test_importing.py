@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 
 from digest.db.engine import unit_of_work
 from digest.db.models import ImportJob, Subscriber
+from digest.services.csvfiles import ImportRefused, Problem, problem_csv
 from digest.services.importing import (
-    ImportRefused,
-    Problem,
     Totals,
     export_lines,
+    finish_job,
     import_subscribers,
-    problem_csv,
     problems_of,
     start_job,
 )
@@ -235,7 +234,7 @@ def test_a_job_records_progress_and_keeps_the_report(db_url: str, topics: None) 
         assert job is not None
         assert (job.rows, job.added, job.rejected) == (8, 3, 5)
         assert job.read_bytes == len(FILE.encode())
-        report = "".join(problem_csv(problems_of(session, job_id)))
+    report = "".join(problem_csv(problems_of(db_url, job_id)))
     lines = report.splitlines()
     assert lines[0] == "row,column,reason"
     assert lines[1].startswith("4,email,")
@@ -243,9 +242,50 @@ def test_a_job_records_progress_and_keeps_the_report(db_url: str, topics: None) 
 
 
 def test_the_error_report_cannot_run_as_a_spreadsheet_formula() -> None:
-    (header, line) = problem_csv([Problem(3, "name", "=HYPERLINK(1)")])
+    (header, line, whole_row) = problem_csv(
+        [Problem(3, "name", "=HYPERLINK(1)"), Problem(4, "", "the row has 2 values")]
+    )
     assert header == "row,column,reason\n"
     assert line == "3,name,'=HYPERLINK(1)\n"
+    assert whole_row == "4,,the row has 2 values\n"  # an empty cell stays empty
+
+
+def test_an_export_of_awkward_readers_imports_back_unchanged(
+    db_url: str, topics: None, session: Session
+) -> None:
+    awkward = (
+        "email,name,topics,frequency,timezone,hour,weekday\n"
+        "-sales@example.com,,news;sport:weekly,daily,UTC,7,mon\n"
+        "=1+2@example.com,=SUM(A1),news:weekly;sport:weekly,daily,Asia/Tokyo,23,sun\n"
+        "plain@example.com,Plain,sport,weekly,UTC,0,tue\n"
+    )
+    totals, problems = run(db_url, awkward)
+    assert problems == [] and totals.added == 3
+    before = stored(db_url)
+    assert before["-sales@example.com"][0] is None
+    assert before["-sales@example.com"][7] == [("news", "daily"), ("sport", "weekly")]
+    assert before["=1+2@example.com"][0] == "=SUM(A1)"
+
+    exported = "".join(export_lines(db_url))
+    assert "\n'-sales@example.com,,news;sport:weekly,daily," in exported
+    assert "\n'=1+2@example.com,'=SUM(A1),news;sport,weekly," in exported
+
+    totals, problems = run(db_url, exported, now=LATER)
+    assert problems == []
+    assert (totals.added, totals.updated, totals.unchanged) == (0, 0, 3)
+    assert stored(db_url) == before
+
+
+def test_control_characters_and_endless_lines_are_refused(db_url: str, topics: None) -> None:
+    text = "email,name,topics\nnul@example.com,A\x00B,news\nok@example.com,Ok,news\n"
+    totals, problems = run(db_url, text)
+    assert [(p.row, p.column) for p in problems] == [(2, "name")]
+    assert "control characters" in problems[0].reason
+    assert totals.added == 1
+
+    endless = "email,name,topics\n" + "," * 100_000 + "\n"
+    with pytest.raises(ImportRefused, match="line 2 is longer than"):
+        run(db_url, endless)
 
 
 @pytest.mark.slow
@@ -279,6 +319,7 @@ def test_reports_quoting_an_erased_address_go_with_it_and_old_reports_expire(
     with unit_of_work(db_url) as session:
         job_id = start_job(session, "list.csv", len(FILE), confirmed=True, by="op", now=NOW).id
     import_subscribers(db_url, io.BytesIO(FILE.encode()), confirmed=True, now=NOW, job_id=job_id)
+    finish_job(db_url, job_id, NOW)
     with unit_of_work(db_url) as session:
         quoting = session.query(ImportProblem).filter(ImportProblem.reason.contains("ana@"))
         assert quoting.count() == 1  # the duplicate row names the address
@@ -291,10 +332,17 @@ def test_reports_quoting_an_erased_address_go_with_it_and_old_reports_expire(
         assert session.query(ImportProblem).count() == 7  # the other problems stay
 
     with unit_of_work(db_url) as session:
-        kept = signup.purge(session, settings, NOW + timedelta(days=29))
+        stuck = start_job(session, "lost.csv", 10, confirmed=True, by="op", now=NOW).id
+    with unit_of_work(db_url) as session:
+        kept = signup.purge(session, settings, NOW + timedelta(hours=7))
     assert kept.imports == 0
     with unit_of_work(db_url) as session:
+        lost = session.get(ImportJob, stuck)
+        assert lost is not None and lost.status == "failed"
+        assert lost.error == "the import stopped: its process ended"
+        assert session.get(ImportJob, job_id).status == "done"  # type: ignore[union-attr]
+    with unit_of_work(db_url) as session:
         gone = signup.purge(session, settings, NOW + timedelta(days=31))
-    assert gone.imports == 1
+    assert gone.imports == 2
     with unit_of_work(db_url) as session:
         assert session.query(ImportJob).count() == 0 and session.query(ImportProblem).count() == 0

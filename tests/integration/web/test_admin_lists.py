@@ -16,7 +16,7 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Article, Delivery, Feed, Subscriber, Suppression, Topic
 from digest.domain.consent import address_hash
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline
+from digest.services import management, pipeline
 from tests.integration.web.helpers import browser, csrf_of
 from tests.integration.web.test_admin_access import admin, sign_in
 
@@ -224,3 +224,26 @@ def test_editors_see_the_lists_but_every_change_is_refused(
     assert no_token.status_code == 403
     with unit_of_work(db_url) as s:
         assert s.scalars(select(Subscriber.status)).all() == ["active"]
+
+
+def test_retry_all_failed_sends_a_first_batch_and_leaves_the_rest_to_the_workers(
+    world, mail_settings, smtp_server, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    failed_deliveries(world, mail_settings, smtp_server, db_url, 3)
+    sender = SMTPSender.from_url(mail_settings.smtp_url)
+    now = SLOT1 + timedelta(hours=2)
+
+    report = management.retry_failed(db_url, mail_settings, sender, now, send_now=1)
+
+    assert (report.retried, report.sent, report.queued) == (1, 1, 2)
+    assert len(smtp_server.received) == 1
+    with unit_of_work(db_url) as s:
+        left = s.scalars(select(Delivery).where(Delivery.status == "deferred")).all()
+        assert len(left) == 2 and {d.next_attempt_at for d in left} == {now}
+    # The workers' retry sweep sends them, once each.
+    assert pipeline.retry(db_url, mail_settings, sender, lambda: now).sent == 2
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [
+        "r0@example.org",
+        "r1@example.org",
+        "r2@example.org",
+    ]

@@ -141,3 +141,8 @@ def test_ids_no_row_can_have_are_not_found_rather_than_errors(world, mail_settin
     assert client.get(f"/admin/deliveries?before={huge}").status_code == 200
     assert client.get(f"/admin/suppressions?after={huge}").status_code == 200
     assert change(client, int(huge), action="suppress").status_code == 404
+    # A NUL byte is refused by name rather than sent to the database (PostgreSQL
+    # rejects it in any text parameter).
+    refused = client.get("/admin/subscribers?q=a%00b")
+    assert refused.status_code == 422 and "fragment" in refused.text
+    assert client.get("/admin/subscribers?topic=%00").status_code == 200  # no such topic

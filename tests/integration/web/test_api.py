@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from digest.config import Settings
 from digest.db.engine import unit_of_work
-from digest.db.models import Article, Delivery, Subscriber, Suppression
+from digest.db.models import Article, Delivery, Subscriber, Suppression, Topic
 from digest.mail.sender import SMTPSender
 from digest.services import management, pipeline
 from digest.services.admins import create_api_key
@@ -437,6 +437,9 @@ def test_suppressions_are_listed_by_keyset_added_and_removed(ops: Api, db_url: s
     assert ops("GET", "/api/subscribers/1").json()["subscriber"]["status"] == "unsubscribed"
     assert ops("DELETE", f"/api/suppressions/{ana.json()['id']}").status_code == 204
     assert ops("DELETE", f"/api/suppressions/{ana.json()['id']}").status_code == 404
+    # Off the list again, she is still unsubscribed: only she can come back.
+    again = ops("PUT", "/api/subscribers/1", {"confirmed": True})
+    assert again.status_code == 409 and "only the reader" in again.json()["detail"]
     made = ops("POST", "/api/subscribers", {"email": "s9@example.org", "topics": ["tech"]})
     assert made.status_code == 201
 
@@ -532,12 +535,22 @@ def test_awkward_input_is_a_422_never_a_server_error(ops: Api, db_url: str) -> N
         assert s.scalar(select(func.count()).select_from(Article)) == 1
 
 
-def test_a_signed_in_operator_uses_the_api_with_the_session_cookie(
+def test_the_session_cookie_reads_the_api_but_never_changes_anything(
     mail_settings: Settings, db_url: str
 ) -> None:
     some_data(db_url)
     admin(db_url, "ops@example.org", "operator")
     client = browser(mail_settings)
     sign_in(client, "ops@example.org")
-    made = client.post("/api/topics", json={"slug": "science"})
-    assert made.status_code == 201 and made.json()["slug"] == "science"
+    listed = client.get("/api/topics")
+    assert listed.status_code == 200 and listed.json()
+    # Another page could post this form with the cookie attached: refused.
+    for method, path in (
+        ("POST", "/api/topics"),
+        ("POST", "/api/deliveries/retry-failed"),
+        ("PUT", "/api/sending"),
+    ):
+        refused = client.request(method, path, json={"slug": "science", "paused": True})
+        assert refused.status_code == 401, path
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(Topic).where(Topic.slug == "science")) == 0

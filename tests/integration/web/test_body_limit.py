@@ -23,12 +23,15 @@ def test_a_streamed_oversize_body_is_refused(mail_settings) -> None:  # type: ig
         for _ in range(3):
             yield b"email=" + b"a" * MAX_BODY
 
-    answer = browser(mail_settings).post(
-        "/subscribe",
-        content=chunks(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert answer.status_code == 413
+    client = browser(mail_settings)
+    for path, kind in (
+        ("/subscribe", "application/x-www-form-urlencoded"),
+        ("/api/articles", "application/json"),
+    ):
+        answer = client.post(
+            path, content=chunks(), headers={"Content-Type": kind, "Authorization": "Bearer x"}
+        )
+        assert answer.status_code == 413, path
 
 
 def test_an_ordinary_form_and_a_large_import_are_let_through(mail_settings) -> None:  # type: ignore[no-untyped-def]
