@@ -176,10 +176,12 @@ def subscribers_import(
     """Import subscribers from a CSV file (or - for standard input).
 
     Columns: email and topics (slugs separated by ;), and optionally name, frequency,
-    timezone, hour, weekday. Rows are stored in batches as they are read; a row
-    that names a stored address updates it, so importing a file twice changes
-    nothing the second time. Suppressed addresses are refused, and an address that
-    unsubscribed stays unsubscribed. The command exits with 1 if any row was refused.
+    timezone, hour, weekday. A topic may carry its own frequency (news;sport:weekly);
+    the frequency column is the default for the others. Rows are stored in
+    batches as they are read; a row that names a stored address updates it, so
+    importing a file twice changes nothing the second time. Suppressed addresses
+    are refused, and an address that unsubscribed stays unsubscribed. The command
+    exits with 1 if any row was refused.
     """
     from digest.services.csvfiles import ImportRefused, Problem, problem_csv
     from digest.services.importing import Totals, finish_job, import_subscribers, start_job

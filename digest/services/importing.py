@@ -231,6 +231,14 @@ def _record_progress(
         )
 
 
+def latest_jobs(session: Session, limit: int = 20) -> list[ImportJob]:
+    """The latest imports, newest first, detached so a page can show them."""
+    jobs = list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
+    for job in jobs:
+        session.expunge(job)
+    return jobs
+
+
 def start_job(
     session: Session, filename: str, size: int, *, confirmed: bool, by: str | None, now: datetime
 ) -> ImportJob:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -46,8 +45,7 @@ def imports(request: Request) -> Response:
         caller = signed_in(request, session)
         if caller is None:
             return to_sign_in()
-        jobs = list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)))
-        session.expunge_all()
+        jobs = importing.latest_jobs(session)
     return page(request, "admin_imports.html", caller=caller, jobs=jobs, error=None)
 
 
@@ -115,8 +113,7 @@ def _refused(request: Request, error: str) -> Response:
     url = database(request)
     with unit_of_work(url) as session:
         caller = signed_in(request, session)
-        jobs = list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)))
-        session.expunge_all()
+        jobs = importing.latest_jobs(session)
     return page(
         request, "admin_imports.html", status_code=422, caller=caller, jobs=jobs, error=error
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from digest.mail.capture import free_port
-from tests.conftest import REPO, stop
+from tests.conftest import REPO, process_env, stop
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -54,3 +54,20 @@ def start_web(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def start_console(
+    db_url: str, smtp_url: str, data_dir: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``digest web`` on the test database and SMTP server, as the console tests
+    use it; returns the process and its base URL."""
+    port, base = web_port()
+    env = process_env(
+        DIGEST_DATABASE_URL=db_url,
+        DIGEST_SMTP_URL=smtp_url,
+        DIGEST_SECRET_KEY="test-secret",
+        DIGEST_DATA_DIR=str(data_dir),
+        DIGEST_BASE_URL=base,
+        DIGEST_FROM="Example News <digest@news.example.org>",
+    )
+    return start_web(env, port, data_dir), base

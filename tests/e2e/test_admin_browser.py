@@ -11,8 +11,8 @@ from playwright.sync_api import sync_playwright
 
 from digest.mail.sender import SMTPSender
 from digest.services import pipeline
-from tests.conftest import process_env, stop
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_web, web_port
+from tests.conftest import stop
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.integration.web.test_admin_access import PASSWORD, admin
 
 pytestmark = pytest.mark.slow
@@ -34,16 +34,7 @@ def test_an_operator_finds_a_subscriber_and_retries_a_failed_delivery(  # type: 
     smtp_server.handler.rcpt_replies.clear()
     admin(db_url, "ops@example.org", "operator")
 
-    port, base = web_port()
-    env = process_env(
-        DIGEST_DATABASE_URL=db_url,
-        DIGEST_SMTP_URL=smtp_server.url,
-        DIGEST_SECRET_KEY="test-secret",
-        DIGEST_DATA_DIR=str(tmp_path),
-        DIGEST_BASE_URL=base,
-        DIGEST_FROM="Example News <digest@news.example.org>",
-    )
-    web = start_web(env, port, tmp_path)
+    web, base = start_console(db_url, smtp_server.url, tmp_path)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -14,8 +14,8 @@ from playwright.sync_api import sync_playwright
 
 from digest.mail.sender import SMTPSender
 from digest.services import pipeline
-from tests.conftest import process_env, stop
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_web, web_port
+from tests.conftest import stop
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.integration.web.test_admin_access import PASSWORD, admin
 
 pytestmark = pytest.mark.slow
@@ -44,16 +44,7 @@ def test_an_operator_imports_a_list_and_works_through_the_lists(  # type: ignore
         encoding="utf-8",
     )
 
-    port, base = web_port()
-    env = process_env(
-        DIGEST_DATABASE_URL=db_url,
-        DIGEST_SMTP_URL=smtp_server.url,
-        DIGEST_SECRET_KEY="test-secret",
-        DIGEST_DATA_DIR=str(tmp_path),
-        DIGEST_BASE_URL=base,
-        DIGEST_FROM="Example News <digest@news.example.org>",
-    )
-    web = start_web(env, port, tmp_path)
+    web, base = start_console(db_url, smtp_server.url, tmp_path)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from digest.services import reporting
-from tests.conftest import process_env, stop
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_web, web_port
+from tests.conftest import stop
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.integration.web.test_admin_access import PASSWORD, admin
 from tests.integration.web.test_dashboard import seed
 
@@ -71,16 +71,7 @@ def test_the_dashboard_chart_draws_the_seeded_outcomes_under_the_csp(  # type: i
 ) -> None:
     seeded = seed(db_url, world, datetime.now(UTC))
     admin(db_url, "ops@example.org", "operator")
-    port, base = web_port()
-    env = process_env(
-        DIGEST_DATABASE_URL=db_url,
-        DIGEST_SMTP_URL=smtp_server.url,
-        DIGEST_SECRET_KEY="test-secret",
-        DIGEST_DATA_DIR=str(tmp_path),
-        DIGEST_BASE_URL=base,
-        DIGEST_FROM="Example News <digest@news.example.org>",
-    )
-    web = start_web(env, port, tmp_path)
+    web, base = start_console(db_url, smtp_server.url, tmp_path)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
