@@ -117,7 +117,7 @@ def seed(db_url: str, subscribers: int, articles: int, slot: datetime) -> None:
                     "published_at": published,
                     "ingested_at": published,
                     "updated_at": published,
-                    "pinned": False,
+                    "pinned_until": None,
                     "held": False,
                 }
             )

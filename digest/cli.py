@@ -9,7 +9,8 @@ import click
 
 from digest import cli_support as support
 from digest.cli_admin import admin
-from digest.cli_data import articles, feeds, subscribers, topics
+from digest.cli_articles import articles
+from digest.cli_data import feeds, subscribers, topics
 
 
 @click.group()
@@ -144,7 +145,12 @@ def deliveries(status: str | None, as_json: bool, limit: int) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["html", "text", "eml"]), default="html", show_default=True
 )
-def preview(email: str, now: datetime | None, fmt: str) -> None:
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Instead of the email, say why each nearby article is in or out, and the checks.",
+)
+def preview(email: str, now: datetime | None, fmt: str, explain: bool) -> None:
     """Show the next digest of EMAIL exactly as it would be sent."""
     from digest.services.previewing import PreviewError, preview_next
 
@@ -153,13 +159,19 @@ def preview(email: str, now: datetime | None, fmt: str) -> None:
         result = preview_next(support.database(current), current, email, support.clock_of(now)())
     except PreviewError as exc:
         raise click.ClickException(str(exc)) from None
+    if explain:
+        support.explain_preview(result)
+        return
     if result.message is None or result.email is None:
         click.echo(f"nothing new for {email} at the slot of {result.slot_at.isoformat()}", err=True)
         sys.exit(1)
     if fmt == "eml":
         sys.stdout.buffer.write(result.message)
+    elif fmt == "html":
+        # The HTML part's own bytes, as a mail client receives them.
+        sys.stdout.buffer.write(result.html_part)
     else:
-        click.echo(result.email.html if fmt == "html" else result.email.text)
+        click.echo(result.email.text)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""``digest topics|feeds|articles|subscribers``: the data an operator manages."""
+"""``digest topics|feeds|subscribers``: the data an operator manages."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import io
 import os
 import sys
 from datetime import UTC, datetime
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 import click
 
 from digest import cli_support as support
 from digest.db.engine import unit_of_work
+
+if TYPE_CHECKING:
+    pass
 
 
 @click.group()
@@ -81,30 +84,6 @@ def feeds_fetch() -> None:
         click.echo(line + (f" — {r.error}" if r.error else ""))
     if not reports:
         click.echo("no feeds: add one with 'digest feeds add URL --topic SLUG'")
-
-
-@click.group()
-def articles() -> None:
-    """Articles pushed directly (not from a feed)."""
-
-
-@articles.command("import")
-@click.argument("source", type=click.File("r", encoding="utf-8"))
-def articles_import(source: TextIO) -> None:
-    """Import JSON lines from SOURCE (a file, or - for standard input).
-
-    Fields: url, title, summary, published_at, topics, and optionally image_url, author.
-    """
-    from digest.ingest import import_articles
-
-    current = support.settings()
-    with unit_of_work(support.database(current)) as session:
-        report = import_articles(session, source, now=datetime.now(UTC))
-    click.echo(f"{report.added} added, {report.updated} updated, {len(report.errors)} error(s)")
-    for error in report.errors:
-        click.echo(error, err=True)
-    if report.errors:
-        sys.exit(1)
 
 
 @click.group()

@@ -133,8 +133,12 @@ class Article(Base):
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
-    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Editorial control: first in its topics while pinned_until is ahead of a
+    # digest's window end; held articles go into no digest at all.
+    pinned_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     held: Mapped[bool] = mapped_column(Boolean, default=False)
+    edited_by: Mapped[str | None] = mapped_column(String(320))  # who last pinned or held it
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     topics: Mapped[list[Topic]] = relationship(secondary="article_topics", lazy="selectin")
 

@@ -6,7 +6,7 @@ reason for every candidate left out, so an editor's preview can show both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,9 +24,22 @@ class Candidate:
     topic_ids: frozenset[int]
     published_at: datetime
     ingested_at: datetime
-    pinned: bool = False
+    pinned_until: datetime | None = None  # first in its topics while ahead of the window end
     held: bool = False
     already_sent: bool = False
+
+    def pinned_at(self, moment: datetime) -> bool:
+        return self.pinned_until is not None and self.pinned_until > moment
+
+
+# Why a candidate is left out: stable codes, which the preview turns into sentences.
+NOT_DUE = "not-due"  # none of its topics is due in this digest
+HELD = "held"  # held back by an editor
+ALREADY_SENT = "already-sent"  # in the subscriber's sent-ledger
+AFTER_WINDOW = "after-window"  # published after the window closes
+BEFORE_WINDOW = "before-window"  # published before the window opens
+OVER_TOPIC_CAP = "over-topic-cap"  # past the per-topic limit
+OVER_TOTAL_CAP = "over-total-cap"  # past the limit per digest
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,7 @@ class Selection:
     """Chosen articles per topic (display order) and why the others were left out."""
 
     sections: list[tuple[int, list[int]]] = field(default_factory=list)
-    excluded: dict[int, str] = field(default_factory=dict)
+    excluded: dict[int, str] = field(default_factory=dict)  # article -> reason code
     placed_in: dict[int, int] = field(default_factory=dict)  # article -> topic shown under
 
     @property
@@ -60,9 +73,14 @@ class Selection:
         return not any(ids for _, ids in self.sections)
 
 
-def _rank(c: Candidate) -> tuple[bool, float, int]:
-    # Pinned first, then newest; the id breaks ties so the order is stable.
-    return (not c.pinned, -c.published_at.timestamp(), -c.article_id)
+def ranking(window_end: datetime) -> Callable[[Candidate], tuple[bool, float, int]]:
+    """The sort key of a digest closing at ``window_end``: articles pinned at that
+    moment first, then newest; the id breaks ties so the order is stable."""
+
+    def rank(c: Candidate) -> tuple[bool, float, int]:
+        return (not c.pinned_at(window_end), -c.published_at.timestamp(), -c.article_id)
+
+    return rank
 
 
 def _is_new(c: Candidate, since: datetime) -> bool:
@@ -78,37 +96,39 @@ def select_articles(
     limits: Limits = Limits(),
 ) -> Selection:
     """Pick the digest's articles: new in a due topic, not held, not sent before,
-    each once (under the first of its topics in display order), pinned first then
-    newest, at most ``limits.per_topic`` per topic and ``limits.total`` in all."""
+    each once (under the first of its topics in display order), pinned first (a pin
+    counts while it lasts past ``window_end``) then newest, at most
+    ``limits.per_topic`` per topic and ``limits.total`` in all."""
     result = Selection()
+    rank = ranking(window_end)
     order = {t.topic_id: i for i, t in enumerate(topics)}
     since = {t.topic_id: t.since for t in topics}
     per_topic: dict[int, list[Candidate]] = {t.topic_id: [] for t in topics}
     for c in candidates:
         due_topics = sorted((t for t in c.topic_ids if t in order), key=order.__getitem__)
         if not due_topics:
-            result.excluded[c.article_id] = "not in a topic due in this digest"
+            result.excluded[c.article_id] = NOT_DUE
         elif c.held:
-            result.excluded[c.article_id] = "held back by an editor"
+            result.excluded[c.article_id] = HELD
         elif c.already_sent:
-            result.excluded[c.article_id] = "already sent to this subscriber"
+            result.excluded[c.article_id] = ALREADY_SENT
         elif c.published_at > window_end:
-            result.excluded[c.article_id] = "published after this digest's window"
+            result.excluded[c.article_id] = AFTER_WINDOW
         else:
             fresh = [t for t in due_topics if _is_new(c, since[t])]
             if not fresh:
-                result.excluded[c.article_id] = "published before this digest's window"
+                result.excluded[c.article_id] = BEFORE_WINDOW
             else:
                 per_topic[fresh[0]].append(c)
     kept: list[tuple[Candidate, int]] = []
     for topic_id, items in per_topic.items():
-        items.sort(key=_rank)
+        items.sort(key=rank)
         for c in items[limits.per_topic :]:
-            result.excluded[c.article_id] = "over the per-topic limit"
+            result.excluded[c.article_id] = OVER_TOPIC_CAP
         kept.extend((c, topic_id) for c in items[: limits.per_topic])
-    kept.sort(key=lambda pair: _rank(pair[0]))
+    kept.sort(key=lambda pair: rank(pair[0]))
     for c, _ in kept[limits.total :]:
-        result.excluded[c.article_id] = "over the limit per digest"
+        result.excluded[c.article_id] = OVER_TOTAL_CAP
     chosen = kept[: limits.total]
     by_topic: dict[int, list[Candidate]] = {}
     for c, topic_id in chosen:
@@ -116,6 +136,6 @@ def select_articles(
         result.placed_in[c.article_id] = topic_id
     for t in topics:
         if by_topic.get(t.topic_id):
-            ids = [c.article_id for c in sorted(by_topic[t.topic_id], key=_rank)]
+            ids = [c.article_id for c in sorted(by_topic[t.topic_id], key=rank)]
             result.sections.append((t.topic_id, ids))
     return result

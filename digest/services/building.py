@@ -90,7 +90,7 @@ def load_candidates(
             Article.id,
             Article.published_at,
             Article.ingested_at,
-            Article.pinned,
+            Article.pinned_until,
             Article.held,
         )
         .join(Article, Article.id == ArticleTopic.article_id)
@@ -102,10 +102,10 @@ def load_candidates(
         )
     ).all()
     topics_of: dict[int, set[int]] = defaultdict(set)
-    info: dict[int, tuple[datetime, datetime, bool, bool]] = {}
-    for topic_id, article_id, published, ingested, pinned, held in rows:
+    info: dict[int, tuple[datetime, datetime, datetime | None, bool]] = {}
+    for topic_id, article_id, published, ingested, pinned_until, held in rows:
         topics_of[article_id].add(topic_id)
-        info[article_id] = (published, ingested, pinned, held)
+        info[article_id] = (published, ingested, pinned_until, held)
     subscriber_ids = {d.subscriber_id for d, _ in pairs}
     sent_to: dict[int, set[int]] = defaultdict(set)
     if info:
@@ -131,10 +131,10 @@ def load_candidates(
             topic_ids=frozenset(topics_of[aid]),
             published_at=published,
             ingested_at=ingested,
-            pinned=pinned,
+            pinned_until=pinned_until,
             held=held,
         )
-        for aid, (published, ingested, pinned, held) in info.items()
+        for aid, (published, ingested, pinned_until, held) in info.items()
     }
     shared: dict[frozenset[int], list[Candidate]] = {}
     result: dict[int, list[Candidate]] = {}

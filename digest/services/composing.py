@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session, lazyload
 from digest.config import Settings, secret_key
 from digest.db.models import Article, Digest, DigestArticle, Subscriber, Topic, id_in
 from digest.domain.content import ArticleView, DigestContent, Recipient, Section
+from digest.mail.message import build_message
+from digest.rendering import RenderedEmail
 from digest.tokens import make_token, stamp_of
 
 
@@ -65,6 +68,39 @@ def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
         reason=f"You get this email because you follow {_names(topics)}."
         if topics
         else "You get this email because you subscribed to these digests.",
+    )
+
+
+TEST_PREFIX = "[TEST] "
+
+
+def message_of(
+    rendered: RenderedEmail,
+    recipient: Recipient,
+    settings: Settings,
+    *,
+    message_id: str,
+    date: datetime,
+    to_addr: str | None = None,
+    test_copy: bool = False,
+) -> bytes:
+    """The digest email's bytes, as sent and as previewed, to ``to_addr`` (default:
+    the recipient's address).
+
+    A test copy has its subject prefixed with ``[TEST]`` and no list headers: the
+    body is the reader's, but a mail client's unsubscribe button must not act on the
+    reader's behalf from an editor's inbox."""
+    return build_message(
+        from_header=settings.from_header,
+        to_addr=to_addr or recipient.email,
+        to_name=None if test_copy else recipient.name,
+        subject=TEST_PREFIX + rendered.subject if test_copy else rendered.subject,
+        text=rendered.text,
+        html=rendered.html_parts,
+        message_id=message_id,
+        date=date,
+        list_id=None if test_copy else settings.list_id,
+        unsubscribe_url=None if test_copy else recipient.unsubscribe_url,
     )
 
 

@@ -40,12 +40,11 @@ from digest.domain import delivery as rules
 from digest.domain.consent import address_hash
 from digest.domain.content import DigestContent
 from digest.domain.delivery import Reply
-from digest.mail.message import build_message
 from digest.mail.sender import Sender
 from digest.rendering import render_digest
 from digest.services import metrics
 from digest.services.building import Built
-from digest.services.composing import contents, recipient_for
+from digest.services.composing import contents, message_of, recipient_for
 from digest.services.suppressing import suppressed_among
 
 Clock = Callable[[], datetime]
@@ -107,18 +106,7 @@ def _outgoing(
 ) -> Outgoing:
     recipient = recipient_for(sub, settings)
     rendered = render_digest(content, recipient, brand=settings.brand)
-    data = build_message(
-        from_header=settings.from_header,
-        to_addr=email,
-        to_name=sub.name,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html_parts,
-        message_id=message_id,
-        date=now,
-        list_id=settings.list_id,
-        unsubscribe_url=recipient.unsubscribe_url,
-    )
+    data = message_of(rendered, recipient, settings, message_id=message_id, date=now, to_addr=email)
     return Outgoing(delivery_id, email, data)
 
 

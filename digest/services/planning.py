@@ -60,6 +60,22 @@ def window_start(last_end: datetime | None, slot_at: datetime, frequency: str) -
     return max(last_end, slot_at - MAX_LOOKBACK[frequency])
 
 
+def digest_window(
+    cadence: Cadence, slot_at: datetime, daily_end: datetime | None, weekly_end: datetime | None
+) -> dict[str, Any]:
+    """The fields that fix a digest's content at ``slot_at``: which frequencies it
+    carries and the window of each, from where the last digest of each ended."""
+    weekly = cadence.is_weekly_slot(slot_at)
+    return {
+        "slot_at": slot_at,
+        "includes_daily": cadence.has_daily,
+        "includes_weekly": weekly,
+        "daily_since": window_start(daily_end, slot_at, "daily") if cadence.has_daily else None,
+        "weekly_since": window_start(weekly_end, slot_at, "weekly") if weekly else None,
+        "window_end": slot_at,
+    }
+
+
 def last_window_ends(session: Session, ids: list[int], weekly: bool) -> dict[int, datetime]:
     flag = Digest.includes_weekly if weekly else Digest.includes_daily
     rows = session.execute(
@@ -186,25 +202,10 @@ def plan_batch(
     rows = []
     for sub, d in planned:
         assert d.slot_at is not None
-        cadence = sub.cadence
-        weekly = cadence.is_weekly_slot(d.slot_at)
-        rows.append(
-            {
-                "subscriber_id": sub.id,
-                "slot_at": d.slot_at,
-                "includes_daily": cadence.has_daily,
-                "includes_weekly": weekly,
-                "daily_since": window_start(daily_ends.get(sub.id), d.slot_at, "daily")
-                if cadence.has_daily
-                else None,
-                "weekly_since": window_start(weekly_ends.get(sub.id), d.slot_at, "weekly")
-                if weekly
-                else None,
-                "window_end": d.slot_at,
-                "status": "planned",
-                "created_at": now,
-            }
+        window = digest_window(
+            sub.cadence, d.slot_at, daily_ends.get(sub.id), weekly_ends.get(sub.id)
         )
+        rows.append({"subscriber_id": sub.id, **window, "status": "planned", "created_at": now})
     report.digest_ids = _insert_ignoring_duplicates(session, rows)
     report.missed = sum(1 for _, d in decisions if d.missed_slot_at is not None)
     # Subscribers on the same schedule share their next slot: one UPDATE per

@@ -1,7 +1,8 @@
 """The JSON API under ``/api``, described at ``/api/openapi.json``.
 
-Every route needs a bearer API key or a signed-in admin; editors may read, only
-operators change anything. Views check the caller and call one service function.
+Every route needs a bearer API key or a signed-in admin; editors may read and pin or
+hold articles, only operators change anything else. Views check the caller and call
+one service function.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from digest.web.api_schemas import (
     SLUG,
     ArticlesIn,
     DeliveryStatus,
+    EditorialIn,
     FeedIn,
     Limit,
     RetryIn,
@@ -51,7 +53,7 @@ from digest.web.api_schemas import (
     TopicChangesIn,
     TopicIn,
 )
-from digest.web.api_support import ApiRoute, Operator, Reader, refusals
+from digest.web.api_support import ApiRoute, Editor, Operator, Reader, refusals
 from digest.web.pages import database, settings_of
 
 router = APIRouter(prefix="/api", tags=["api"], route_class=ApiRoute)
@@ -245,12 +247,40 @@ def list_articles(
     request: Request,
     _: Reader,
     topic: TopicFilter = None,
+    fragment: Annotated[str, Query(max_length=200, pattern=NO_NUL)] = "",
+    pinned: Annotated[bool, Query(description="Only articles whose pin still counts.")] = False,
+    held: Annotated[bool, Query(description="Only articles held out of digests.")] = False,
     before: Before = None,
     limit: PageSize = DEFAULT_LIMIT,
 ) -> object:
-    """The most recently stored articles first."""
+    """The most recently stored articles first, optionally only those whose title
+    contains ``fragment`` (any case)."""
     with unit_of_work(database(request)) as session:
-        return manage.list_articles(session, topic=topic or "", before=before, limit=limit)
+        return manage.list_articles(
+            session,
+            topic=topic or "",
+            fragment=fragment,
+            pinned_after=_now() if pinned else None,
+            held=held,
+            before=before,
+            limit=limit,
+        )
+
+
+@router.patch(
+    "/articles/{article_id}",
+    response_model=ArticleOut,
+    responses=refusals(403, 404, forbidden="The caller's role may not pin or hold articles."),
+)
+def edit_article(request: Request, caller: Editor, article_id: PathId, body: EditorialIn) -> object:
+    """Pin an article to the top of its topics until a moment, or unpin it; hold it
+    out of every digest, or release it. Fields left out stay; asking for the state
+    it already has changes nothing. Editors may do this as well as operators."""
+    pin = body.pinned_until if "pinned_until" in body.model_fields_set else manage.KEEP
+    with unit_of_work(database(request)) as session:
+        return manage.set_editorial(
+            session, article_id, pinned_until=pin, held=body.held, by=caller.who, now=_now()
+        )
 
 
 @router.post("/articles", response_model=PushReportOut, responses=refusals(403))

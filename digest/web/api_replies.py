@@ -189,8 +189,13 @@ class ArticleOut(BaseModel):
     ingested_at: datetime
     feed_id: int | None
     topics: list[str]
-    pinned: bool
-    held: bool
+    pinned_until: datetime | None = Field(
+        description="First in its topics in every digest whose window closes before "
+        "this moment; a pin in the past no longer counts."
+    )
+    held: bool = Field(description="Held out of every digest.")
+    edited_by: str | None = Field(description="Who last pinned, unpinned, held or released it.")
+    edited_at: datetime | None
 
 
 # -- deliveries -----------------------------------------------------------------------

@@ -183,6 +183,22 @@ class ArticlesIn(BaseModel):
     articles: list[ArticleIn] = Field(min_length=1, max_length=500)
 
 
+class EditorialIn(BaseModel):
+    """Only the fields given change. Editors and operators alike may send it."""
+
+    model_config = example(pinned_until="2026-06-08T07:00:00Z", held=False)
+
+    pinned_until: datetime | None = Field(
+        None,
+        description="Pin the article: first in its topics in every digest whose window "
+        "closes before this moment, which must be in the future (without an offset: "
+        "UTC). null unpins it.",
+    )
+    held: bool | None = Field(
+        None, description="true holds it out of every digest; false releases it."
+    )
+
+
 # -- deliveries -----------------------------------------------------------------------
 
 

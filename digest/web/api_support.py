@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from digest.db.engine import unit_of_work
+from digest.services.admins import ROLES
 from digest.services.management import Conflict, ManagementError, NotFound
 from digest.web.api_replies import Problem
 from digest.web.auth import Caller, api_caller, require_change
@@ -47,8 +48,17 @@ def operator(caller: Annotated[Caller, Depends(reader)]) -> Caller:
     return caller
 
 
+def editor(caller: Annotated[Caller, Depends(reader)]) -> Caller:
+    """A caller whose role may pin and hold articles: editors and operators alike,
+    since editorial control is the editors' job (403 for any other role)."""
+    if caller.role not in ROLES:
+        raise HTTPException(403, f"the {caller.role} role cannot pin or hold articles")
+    return caller
+
+
 Reader = Annotated[Caller, Depends(reader)]
 Operator = Annotated[Caller, Depends(operator)]
+Editor = Annotated[Caller, Depends(editor)]
 
 _REFUSALS: dict[int, dict[str, Any]] = {
     401: {"model": Problem, "description": "No valid API key or admin session."},
@@ -58,9 +68,13 @@ _REFUSALS: dict[int, dict[str, Any]] = {
 }
 
 
-def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The error responses a route declares: 401 always, and ``codes``."""
-    return {code: _REFUSALS[code] for code in (401, *codes)}
+def refusals(*codes: int, forbidden: str = "") -> dict[int | str, dict[str, Any]]:
+    """The error responses a route declares: 401 always, and ``codes``; ``forbidden``
+    says who gets 403 where that is not "anyone but an operator"."""
+    declared: dict[int | str, dict[str, Any]] = {code: _REFUSALS[code] for code in (401, *codes)}
+    if forbidden:
+        declared[403] = {**_REFUSALS[403], "description": forbidden}
+    return declared
 
 
 class SafeJSONResponse(JSONResponse):

@@ -14,8 +14,10 @@ from digest import __version__
 from digest.config import Settings, get_settings
 from digest.db.engine import get_engine
 from digest.web.admin import router as admin_router
+from digest.web.admin_articles import router as admin_articles_router
 from digest.web.admin_data import router as admin_data_router
 from digest.web.admin_lists import router as admin_lists_router
+from digest.web.admin_preview import router as admin_preview_router
 from digest.web.admin_subscribers import router as admin_subscribers_router
 from digest.web.api import router as api_router
 from digest.web.limits import BodyLimit
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_data_router)
     app.include_router(admin_lists_router)
     app.include_router(admin_subscribers_router)
+    app.include_router(admin_articles_router)
+    app.include_router(admin_preview_router)
     app.include_router(api_router)
     # The pages' own CSS and scripts and the chart library: no third-party host.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

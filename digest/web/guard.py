@@ -1,5 +1,6 @@
 """Who may see and change the console's pages: every page needs a signed-in admin,
-every form a CSRF token, and every change the operator role."""
+every form a CSRF token, and every change the operator role, except pinning and
+holding articles, which is the editors' job as much as the operators'."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from digest.services.admins import ROLES
 from digest.services.choices import Fields
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import csrf_ok
@@ -26,5 +28,18 @@ def operator(request: Request, session: Session, fields: Fields) -> Caller | Res
     if not csrf_ok(request, fields):
         return page(request, "form_expired.html", status_code=403)
     if not caller.may_change:
+        return page(request, "forbidden.html", status_code=403, role=caller.role)
+    return caller
+
+
+def editor(request: Request, session: Session, fields: Fields) -> Caller | Response:
+    """The signed-in admin, editor or operator, behind an editorial form (pin, hold),
+    or the page refusing it: sign-in for nobody, 403 without a CSRF token."""
+    caller = signed_in(request, session)
+    if caller is None:
+        return to_sign_in()
+    if not csrf_ok(request, fields):
+        return page(request, "form_expired.html", status_code=403)
+    if caller.role not in ROLES:
         return page(request, "forbidden.html", status_code=403, role=caller.role)
     return caller

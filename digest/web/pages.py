@@ -42,7 +42,9 @@ def database(request: Request) -> str:
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page ``name`` with ``context``; every page gets the branding, a CSRF token
-    for its forms and a nonce for its (few, small) inline scripts."""
+    for its forms and a nonce for its (few, small) inline scripts. ``frames`` lets the
+    page frame this site's own URLs (the email preview)."""
+    frames = bool(context.pop("frames", False))
     settings = settings_of(request)
     token, new_cookie = csrf.issue(request, secret_key(settings))
     nonce = secrets.token_urlsafe(16)
@@ -62,7 +64,8 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
             # Scripts, inline or from /static, run only with this page's nonce.
             "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
             f"script-src 'nonce-{nonce}'; img-src https: http:; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            + ("; frame-src 'self'" if frames else ""),
         },
     )
     if new_cookie:

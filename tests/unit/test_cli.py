@@ -26,7 +26,12 @@ CONTRACT = [
     ("run", ["--now"]),
     ("retry", ["--now"]),
     ("deliveries", ["--status", "--json"]),
-    ("preview", ["--now", "--format"]),
+    ("preview", ["--now", "--format", "--explain"]),
+    ("articles list", ["--topic", "--pinned", "--held"]),
+    ("articles pin", ["--until", "--for"]),
+    ("articles unpin", []),
+    ("articles hold", []),
+    ("articles release", []),
     ("admin create", ["--role", "--password-stdin"]),
     ("admin api-key", ["--role"]),
     ("subscribers show", []),
@@ -59,3 +64,9 @@ def test_a_bad_now_is_refused_with_the_option_named() -> None:
     result = CliRunner().invoke(main, ["plan", "--now", "yesterday"])
     assert result.exit_code == 2
     assert "--now" in result.output
+
+
+def test_a_now_past_the_calendar_is_refused_not_a_crash() -> None:
+    result = CliRunner().invoke(main, ["plan", "--now", "9999-12-31T23:00-05:00"])
+    assert result.exit_code == 2
+    assert "is out of range" in result.output

@@ -1,6 +1,7 @@
 """What operators do to the data: subscribers, topics, feeds, the suppression list,
-articles and deliveries. The JSON API and the admin pages both call these, so every
-check lives here and a bad value is refused the same way wherever it comes from:
+articles and deliveries; and what editors do to articles: pin or hold them. The JSON
+API, the admin pages and the CLI call these, so every check lives here and a bad
+value is refused the same way wherever it comes from:
 :class:`ManagementError` (a ValueError naming the field), :class:`Conflict` (valid,
 but it clashes with what is stored) or :class:`NotFound`.
 
@@ -9,7 +10,18 @@ Those that fetch a feed or send mail take the database URL instead: like the
 pipeline, they commit before they talk to the network.
 """
 
-from digest.services.management.articles import ArticleRow, list_articles, push_articles
+from digest.services.management.articles import (
+    KEEP,
+    ArticleRow,
+    hold_article,
+    list_articles,
+    moment_of,
+    pin_article,
+    push_articles,
+    release_article,
+    set_editorial,
+    unpin_article,
+)
 from digest.services.management.base import (
     MAX_ID,
     MAX_PAGE,
@@ -55,6 +67,7 @@ from digest.services.management.suppressions import (
 from digest.services.management.topics import TopicRow, create_topic, list_topics, update_topic
 
 __all__ = [
+    "KEEP",
     "MAX_ID",
     "MAX_PAGE",
     "PAGE_SIZE",
@@ -80,18 +93,24 @@ __all__ = [
     "delete_subscriber",
     "fetch_feed_now",
     "get_subscriber",
+    "hold_article",
     "list_articles",
     "list_deliveries",
     "list_feeds",
     "list_subscribers",
     "list_suppressions",
     "list_topics",
+    "moment_of",
+    "pin_article",
     "push_articles",
+    "release_article",
     "remove_suppression",
     "retry_deliveries",
     "retry_delivery",
     "retry_failed",
+    "set_editorial",
     "suppress_subscriber",
+    "unpin_article",
     "update_subscriber",
     "update_topic",
 ]

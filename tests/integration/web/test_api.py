@@ -1,6 +1,6 @@
 """The JSON API over HTTP: each route's answer, its refusals (401 anonymous, 403 for
-editors on every change, 404, 409, 422 naming the field), keyset pages, and a retry
-that reaches a real SMTP server."""
+editors on every change but pinning and holding articles, 404, 409, 422 naming the
+field), keyset pages, and a retry that reaches a real SMTP server."""
 
 from __future__ import annotations
 

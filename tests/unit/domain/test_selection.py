@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from digest.domain.selection import (
+    AFTER_WINDOW,
+    ALREADY_SENT,
+    BEFORE_WINDOW,
+    HELD,
     LATE_ARRIVAL_GRACE,
+    NOT_DUE,
+    OVER_TOPIC_CAP,
+    OVER_TOTAL_CAP,
     Candidate,
     Limits,
     TopicWindow,
@@ -20,7 +28,7 @@ SINCE = END - timedelta(days=1)
 TECH, TRADE, SPORT = 1, 2, 3
 
 
-def art(i: int, hours_ago: float, *topics: int, **kw: bool) -> Candidate:
+def art(i: int, hours_ago: float, *topics: int, **kw: Any) -> Candidate:
     published = END - timedelta(hours=hours_ago)
     return Candidate(i, frozenset(topics), published, published, **kw)
 
@@ -63,19 +71,43 @@ def test_reasons_for_every_left_out_candidate() -> None:
     sel = select_articles(candidates, windows(TECH), END)
     assert sel.article_ids == [6]
     assert sel.excluded == {
-        1: "held back by an editor",
-        2: "already sent to this subscriber",
-        3: "published after this digest's window",
-        4: "published before this digest's window",
-        5: "not in a topic due in this digest",
+        1: HELD,
+        2: ALREADY_SENT,
+        3: AFTER_WINDOW,
+        4: BEFORE_WINDOW,
+        5: NOT_DUE,
     }
 
 
 def test_pinned_comes_first_even_when_older() -> None:
+    pin = END + timedelta(days=1)
     sel = select_articles(
-        [art(1, 1, TECH), art(2, 20, TECH, pinned=True), art(3, 2, TECH)], windows(TECH), END
+        [art(1, 1, TECH), art(2, 20, TECH, pinned_until=pin), art(3, 2, TECH)],
+        windows(TECH),
+        END,
     )
     assert sel.sections == [(TECH, [2, 1, 3])]
+
+
+def test_a_pin_that_ends_by_the_window_end_no_longer_counts() -> None:
+    candidates = [art(1, 1, TECH), art(2, 20, TECH, pinned_until=END), art(3, 2, TECH)]
+    assert select_articles(candidates, windows(TECH), END).sections == [(TECH, [1, 3, 2])]
+
+
+def test_a_pinned_article_beats_the_caps_and_a_held_one_never_appears() -> None:
+    pin = END + timedelta(hours=1)
+    candidates = [art(i, i, TECH) for i in range(1, 5)] + [
+        art(9, 30 - 0.5, TECH, pinned_until=pin),
+        art(8, 0.5, TECH, held=True, pinned_until=pin),
+    ]
+    sel = select_articles(
+        candidates,
+        windows(TECH, since=END - timedelta(hours=30)),
+        END,
+        Limits(per_topic=2, total=2),
+    )
+    assert sel.sections == [(TECH, [9, 1])]
+    assert sel.excluded == {2: OVER_TOPIC_CAP, 3: OVER_TOPIC_CAP, 4: OVER_TOPIC_CAP, 8: HELD}
 
 
 def test_caps_per_topic_and_in_total() -> None:
@@ -83,8 +115,8 @@ def test_caps_per_topic_and_in_total() -> None:
     trade = [art(10 + i, i + 0.5, TRADE) for i in range(1, 6)]
     sel = select_articles(tech + trade, windows(TECH, TRADE), END, Limits(per_topic=3, total=4))
     assert sel.sections == [(TECH, [1, 2]), (TRADE, [11, 12])]
-    assert sel.excluded[4] == "over the per-topic limit"
-    assert sel.excluded[3] == "over the limit per digest"
+    assert sel.excluded[4] == OVER_TOPIC_CAP
+    assert sel.excluded[3] == OVER_TOTAL_CAP
     assert len(sel.article_ids) == 4
 
 
@@ -96,7 +128,7 @@ def test_late_arrival_within_grace_is_taken() -> None:
     too_old = Candidate(2, frozenset({TECH}), SINCE - 2 * LATE_ARRIVAL_GRACE, END)
     sel = select_articles([late, too_old], windows(TECH), END)
     assert sel.article_ids == [1]
-    assert sel.excluded[2] == "published before this digest's window"
+    assert sel.excluded[2] == BEFORE_WINDOW
 
 
 def test_nothing_new_gives_an_empty_selection() -> None:
@@ -107,13 +139,18 @@ def test_nothing_new_gives_an_empty_selection() -> None:
 
 candidate_lists = st.lists(
     st.builds(
-        lambda i, hours, topics, pinned, held, sent: art(
-            i, hours, *topics, pinned=pinned, held=held, already_sent=sent
+        lambda i, hours, topics, pin, held, sent: art(
+            i,
+            hours,
+            *topics,
+            pinned_until=None if pin is None else END + timedelta(hours=pin),
+            held=held,
+            already_sent=sent,
         ),
         st.integers(1, 10_000),
         st.floats(-5, 60),
         st.sets(st.sampled_from([TECH, TRADE, SPORT]), min_size=1),
-        st.booleans(),
+        st.none() | st.integers(-48, 48),
         st.booleans(),
         st.booleans(),
     ),
@@ -136,3 +173,7 @@ def test_properties(candidates: list[Candidate], per_topic: int, total: int) -> 
     # Every candidate is either chosen or has a reason, never both.
     assert set(chosen) | set(sel.excluded) == set(by_id)
     assert not set(chosen) & set(sel.excluded)
+    # Within a topic, articles pinned at the window end come before the others.
+    for _, ids in sel.sections:
+        flags = [by_id[a].pinned_at(END) for a in ids]
+        assert flags == sorted(flags, reverse=True)
