@@ -92,8 +92,8 @@ def explain_preview(result: Any) -> None:
         for a in topic.articles:
             rank = f"#{a.rank}" if a.rank else "-"
             click.echo(f"  {rank:>4}  {a.article_id:>7}  {a.title}\n{'':15}{a.reason}")
-        if topic.more_nearby:
-            click.echo(f"  and {topic.more_nearby} more outside the window")
+        if topic.more:
+            click.echo(f"  and {topic.more} more left out, not listed")
     if result.checks:
         click.echo("\nchecks:")
     for check in result.checks:

@@ -44,7 +44,8 @@ def article_view(article: Article) -> ArticleView:
     )
 
 
-def _names(topics: Iterable[str]) -> str:
+def names_of(topics: Iterable[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
     items = list(topics)
     if len(items) <= 1:
         return "".join(items)
@@ -57,6 +58,19 @@ def link_for(settings: Settings, purpose: str, sub: Subscriber) -> str:
     return f"{settings.base_url}/{purpose}/{token}"
 
 
+def sample_recipient(settings: Settings, email: str, topics: Iterable[str]) -> Recipient:
+    """A recipient whose preferences and unsubscribe links lead nowhere: for a digest
+    no real reader is behind (a preview of topics) or that goes to someone else (a
+    test copy), so no reader's signed links leave the console."""
+    return Recipient(
+        email=email,
+        name=None,
+        unsubscribe_url=f"{settings.base_url}/unsubscribe/preview",
+        preferences_url=f"{settings.base_url}/preferences/preview",
+        reason=f"You get this email because you follow {names_of(topics)}.",
+    )
+
+
 def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
     """The per-recipient values: signed links and why they get the email."""
     topics = sorted(s.topic.name for s in sub.subscriptions)
@@ -65,7 +79,7 @@ def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
         name=sub.name,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
         preferences_url=link_for(settings, "preferences", sub),
-        reason=f"You get this email because you follow {_names(topics)}."
+        reason=f"You get this email because you follow {names_of(topics)}."
         if topics
         else "You get this email because you subscribed to these digests.",
     )

@@ -76,6 +76,18 @@ def digest_window(
     }
 
 
+def window_of(digest: Digest) -> dict[str, Any]:
+    """The window fields of a digest already planned (see :func:`digest_window`)."""
+    return {
+        "slot_at": digest.slot_at,
+        "includes_daily": digest.includes_daily,
+        "includes_weekly": digest.includes_weekly,
+        "daily_since": digest.daily_since,
+        "weekly_since": digest.weekly_since,
+        "window_end": digest.window_end,
+    }
+
+
 def last_window_ends(session: Session, ids: list[int], weekly: bool) -> dict[int, datetime]:
     flag = Digest.includes_weekly if weekly else Digest.includes_daily
     rows = session.execute(

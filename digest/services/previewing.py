@@ -9,7 +9,9 @@ sent): only the Message-ID, the Date and the MIME boundary differ.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email import policy
@@ -18,13 +20,13 @@ from email.parser import BytesHeaderParser, BytesParser
 from functools import cached_property
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import Article, Digest, SentArticle, Subscriber, Topic, id_in
 from digest.domain import selection as codes
-from digest.domain.content import Recipient
+from digest.domain.content import DigestContent, Recipient
 from digest.domain.delivery import Reply, why_not_send
 from digest.domain.schedule import last_slot_at_or_before, next_slot_after, zone
 from digest.domain.selection import Candidate, Selection, TopicWindow, select_articles
@@ -33,27 +35,41 @@ from digest.mail.sender import Sender
 from digest.rendering import RenderedEmail, render_digest
 from digest.rendering.checks import Check, check_message
 from digest.services.building import limits_of, load_candidates, topic_windows
-from digest.services.composing import contents, message_of, recipient_for, stored_sections
+from digest.services.composing import (
+    contents,
+    message_of,
+    recipient_for,
+    sample_recipient,
+    stored_sections,
+)
 from digest.services.planning import (
     FIRST_LOOKBACK,
     cadence_of,
     digest_window,
     last_window_ends,
+    window_of,
 )
 from digest.services.subscribers import SubscriberError, normalise_email
 from digest.services.suppressing import suppressed_among
 
+log = logging.getLogger(__name__)
+
 # Articles this far outside a digest's window are listed too, so an editor sees why
 # a story from just before (or just after) the window is not in it.
 NEARBY = timedelta(days=1)
-# At most this many such articles per topic.
+# At most this many such articles per topic, and this many others left out (over
+# the caps, held, already sent): a busy topic does not make the page endless.
 NEARBY_SHOWN = 10
+OUT_SHOWN = 40
 # What a preview of topics (no subscriber) is addressed to; its links lead nowhere.
 SAMPLE_ADDRESS = "reader@example.com"
 # Digest statuses whose articles are chosen and stored.
 BUILT = ("built", "sent", "failed")
 INCLUDED = "included"
 DUPLICATE = "duplicate"
+# A candidate a digest already built does not carry although it would now: it came
+# in (or changed, or was released) after the digest was built.
+AFTER_BUILD = "after-build"
 
 
 class PreviewError(LookupError):
@@ -85,7 +101,7 @@ class TopicExplained:
     frequency: str
     since: datetime | None  # None: the topic is not due in this slot
     articles: tuple[Explained, ...]
-    more_nearby: int = 0  # articles outside the window not listed
+    more: int = 0  # articles left out that are not listed
 
 
 @dataclass
@@ -98,8 +114,10 @@ class Preview:
     selection: Selection
     email: RenderedEmail | None  # None: nothing new, so no email at this slot
     message: bytes | None
+    content: DigestContent | None = None
     blocked: str | None = None  # why a real send to this subscriber would not happen
     status: str | None = None  # the slot's digest, when planning has made it already
+    status_reason: str | None = None  # why it was skipped or failed
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -138,36 +156,50 @@ def _distance(published: datetime, since: datetime, end: datetime) -> timedelta:
     return since - published if published <= since else published - end
 
 
-def _explain(
-    session: Session,
-    subscriber_id: int | None,
-    windows: list[TopicWindow],
-    frequencies: dict[int, str],
-    candidates: list[Candidate],
-    selection: Selection,
-    window_end: datetime,
-    tz: str,
-    settings: Settings,
-) -> list[TopicExplained]:
+@dataclass(frozen=True)
+class _Case:
+    """What the reasons of one preview are worked out from."""
+
+    subscriber_id: int | None
+    windows: list[TopicWindow]
+    frequencies: dict[int, str]  # topic id -> daily|weekly
+    candidates: list[Candidate]
+    selection: Selection
+    window_end: datetime
+    timezone: str
+    built: bool  # the articles are those of a digest already built
+
+
+def _explain(session: Session, case: _Case, settings: Settings) -> list[TopicExplained]:
     """Each due topic's candidates with the reason they are in or out."""
-    ids = [c.article_id for c in candidates]
+    ids = [c.article_id for c in case.candidates]
     articles = {
-        a.id: a
-        for a in session.scalars(
-            select(Article).where(id_in(Article.id, ids)).options(lazyload(Article.topics))
+        row.id: row
+        for row in session.execute(
+            select(
+                Article.id, Article.title, Article.url, Article.edited_by, Article.edited_at
+            ).where(id_in(Article.id, ids))
         )
     }
-    names = {t.id: t.name for t in session.scalars(select(Topic))}
+    topic_ids = {w.topic_id for w in case.windows} | set(case.selection.placed_in.values())
+    names = {
+        topic_id: name
+        for topic_id, name in session.execute(
+            select(Topic.id, Topic.name).where(id_in(Topic.id, topic_ids))
+        )
+    }
     sent: dict[int, datetime] = {}
-    if subscriber_id is not None and ids:
+    if case.subscriber_id is not None and ids:
         for article_id, sent_at in session.execute(
             select(SentArticle.article_id, SentArticle.sent_at).where(
-                SentArticle.subscriber_id == subscriber_id, id_in(SentArticle.article_id, ids)
+                SentArticle.subscriber_id == case.subscriber_id,
+                id_in(SentArticle.article_id, ids),
             )
         ):
             sent[article_id] = sent_at
+    selection, tz, window_end = case.selection, case.timezone, case.window_end
     rank = {a: i for i, a in enumerate(selection.article_ids, start=1)}
-    since = {w.topic_id: w.since for w in windows}
+    since = {w.topic_id: w.since for w in case.windows}
     limits = limits_of(settings)
 
     def reason(c: Candidate, topic_id: int) -> tuple[str, str]:
@@ -177,11 +209,13 @@ def _explain(
             return DUPLICATE, f"Duplicate: this article is shown under {names[placed]}."
         if placed is not None:
             text = f"Included, #{rank[c.article_id]} in the email"
+            if case.built:
+                text += " (as built)"
             if c.pinned_at(window_end):
                 assert c.pinned_until is not None
                 text += f", pinned until {when(c.pinned_until, tz)}"
             return INCLUDED, text + "."
-        code = selection.excluded[c.article_id]
+        code = selection.excluded.get(c.article_id, AFTER_BUILD)
         if code == codes.HELD:
             who = f" by {a.edited_by}" if a.edited_by else ""
             on = f" on {when(a.edited_at, tz)}" if a.edited_at else ""
@@ -203,16 +237,19 @@ def _explain(
             return code, f"Over the cap: {limits.per_topic} articles per topic are shown."
         if code == codes.OVER_TOTAL_CAP:
             return code, f"Over the cap: {limits.total} articles per email are shown."
+        if code == AFTER_BUILD:
+            return code, "Not in this digest: it came in or changed after the digest was built."
         return code, "Not in a topic due in this digest."
 
     by_topic: dict[int, list[Candidate]] = defaultdict(list)
-    for c in candidates:
+    for c in case.candidates:
         for topic_id in c.topic_ids:
             if topic_id in since:
                 by_topic[topic_id].append(c)
     out = []
-    for w in windows:
-        rows: list[Explained] = []
+    for w in case.windows:
+        included: list[Explained] = []
+        left_out: list[Explained] = []
         nearby: list[Explained] = []
         for c in by_topic[w.topic_id]:
             code, text = reason(c, w.topic_id)
@@ -227,19 +264,26 @@ def _explain(
                 rank.get(c.article_id) if code == INCLUDED else None,
                 c.pinned_at(window_end),
             )
-            outside = code in (codes.BEFORE_WINDOW, codes.AFTER_WINDOW)
-            (nearby if outside else rows).append(row)
-        rows.sort(key=lambda r: (r.rank is None, r.rank or 0, -r.published_at.timestamp()))
+            if code == INCLUDED:
+                included.append(row)
+            elif code in (codes.BEFORE_WINDOW, codes.AFTER_WINDOW):
+                nearby.append(row)
+            else:
+                left_out.append(row)
+        included.sort(key=lambda r: r.rank or 0)
+        left_out.sort(key=lambda r: -r.published_at.timestamp())
         # The articles closest to the window first.
         nearby.sort(key=lambda r: _distance(r.published_at, w.since, window_end))
+        shown = included + left_out[:OUT_SHOWN] + nearby[:NEARBY_SHOWN]
+        more = max(0, len(left_out) - OUT_SHOWN) + max(0, len(nearby) - NEARBY_SHOWN)
         out.append(
             TopicExplained(
                 w.topic_id,
                 names[w.topic_id],
-                frequencies[w.topic_id],
+                case.frequencies[w.topic_id],
                 w.since,
-                tuple(rows + nearby[:NEARBY_SHOWN]),
-                max(0, len(nearby) - NEARBY_SHOWN),
+                tuple(shown),
+                more,
             )
         )
     return out
@@ -284,15 +328,15 @@ def _render(
     recipient: Recipient,
     settings: Settings,
     now: datetime,
-) -> tuple[RenderedEmail | None, bytes | None]:
+) -> tuple[DigestContent | None, RenderedEmail | None, bytes | None]:
     if selection.empty:
-        return None, None
+        return None, None, None
     content = contents(session, [digest], {sub.id: sub}, {digest.id: selection.sections})
     rendered = render_digest(content[digest.id], recipient, brand=settings.brand)
     message = message_of(
         rendered, recipient, settings, message_id=make_message_id(settings.from_domain), date=now
     )
-    return rendered, message
+    return content[digest.id], rendered, message
 
 
 def slot_for(sub: Subscriber, moment: datetime) -> datetime | None:
@@ -304,11 +348,32 @@ def slot_for(sub: Subscriber, moment: datetime) -> datetime | None:
     return next_slot_after(cadence, moment)
 
 
+def _as_built(selection: Selection, stored: list[tuple[int, list[int]]]) -> Selection:
+    """The selection of a digest built already: its stored articles are the ones in,
+    and what selecting again would add is out (it came in after)."""
+    placed = {a: t for t, ids in stored for a in ids}
+    excluded = {a: code for a, code in selection.excluded.items() if a not in placed}
+    return Selection(sections=stored, excluded=excluded, placed_in=placed)
+
+
+def _in_range(build: Callable[[], Preview]) -> Preview:
+    try:
+        return build()
+    except OverflowError:  # a moment near year 1 or 9999, and a day or a week from it
+        raise PreviewError("at: the moment is out of range") from None
+
+
 def preview_subscriber(
-    session: Session, settings: Settings, subscriber_id: int, moment: datetime
+    session: Session,
+    settings: Settings,
+    subscriber_id: int,
+    moment: datetime,
+    *,
+    explain: bool = True,
 ) -> Preview:
     """The digest subscriber ``subscriber_id`` gets at their slot at or after
-    ``moment``, exactly as that slot's send would build it now."""
+    ``moment``, exactly as that slot's send would build it now; with ``explain``,
+    the reason for every article near the window too."""
     sub = session.scalar(
         select(Subscriber)
         .where(Subscriber.id == subscriber_id)
@@ -316,6 +381,12 @@ def preview_subscriber(
     )
     if sub is None:
         raise PreviewError(f"no subscriber with id {subscriber_id}")
+    return _in_range(lambda: _preview_subscriber(session, settings, sub, moment, explain))
+
+
+def _preview_subscriber(
+    session: Session, settings: Settings, sub: Subscriber, moment: datetime, explain: bool
+) -> Preview:
     slot = slot_for(sub, moment)
     if slot is None:
         raise PreviewError(f"{sub.email} follows no topic, so gets no digest")
@@ -328,39 +399,39 @@ def preview_subscriber(
         window = digest_window(cadence_of(sub), slot, daily_end, weekly_end)
     else:
         # Planned already: its window is fixed, and once built, its articles too.
-        window = {
-            "slot_at": existing.slot_at,
-            "includes_daily": existing.includes_daily,
-            "includes_weekly": existing.includes_weekly,
-            "daily_since": existing.daily_since,
-            "weekly_since": existing.weekly_since,
-            "window_end": existing.window_end,
-        }
+        window = window_of(existing)
     digest = Digest(id=0, subscriber_id=sub.id, **window)
     windows = topic_windows(digest, sub.subscriptions)
     candidates, selection = _select(session, digest, windows, settings, existing)
-    if existing is not None and existing.status in BUILT:
-        stored = stored_sections(session, [existing.id]).get(existing.id, [])
-        selection = replace(selection, sections=stored)
+    built = existing is not None and existing.status in BUILT
+    if existing is not None and built:
+        selection = _as_built(
+            selection, stored_sections(session, [existing.id]).get(existing.id, [])
+        )
     recipient = recipient_for(sub, settings)
-    rendered, message = _render(session, digest, sub, selection, recipient, settings, moment)
+    content, rendered, message = None, None, None
+    if existing is None or existing.status != "skipped":  # a skipped slot sends nothing
+        content, rendered, message = _render(
+            session, digest, sub, selection, recipient, settings, moment
+        )
+    explained: list[TopicExplained] = []
+    if explain:
+        case = _Case(
+            sub.id,
+            windows,
+            {s.topic_id: s.frequency for s in sub.subscriptions},
+            candidates,
+            selection,
+            slot,
+            sub.timezone,
+            built,
+        )
+        explained = _explain(session, case, settings)
+        due = {w.topic_id for w in windows}
+        for s in sorted(sub.subscriptions, key=lambda s: (s.topic.name.lower(), s.topic_id)):
+            if s.topic_id not in due:
+                explained.append(TopicExplained(s.topic_id, s.topic.name, s.frequency, None, ()))
     suppressed = sub.email in suppressed_among(session, [sub.email])
-    frequencies = {s.topic_id: s.frequency for s in sub.subscriptions}
-    explained = _explain(
-        session,
-        sub.id,
-        windows,
-        frequencies,
-        candidates,
-        selection,
-        slot,
-        sub.timezone,
-        settings,
-    )
-    due = {w.topic_id for w in windows}
-    for s in sorted(sub.subscriptions, key=lambda s: (s.topic.name.lower(), s.topic_id)):
-        if s.topic_id not in due:
-            explained.append(TopicExplained(s.topic_id, s.topic.name, s.frequency, None, ()))
     return Preview(
         slot_at=slot,
         timezone=sub.timezone,
@@ -370,8 +441,10 @@ def preview_subscriber(
         selection=selection,
         email=rendered,
         message=message,
+        content=content,
         blocked=why_not_send(sub.status, sub.paused_until, suppressed, slot),
         status=None if existing is None else existing.status,
+        status_reason=None if existing is None else existing.reason,
     )
 
 
@@ -381,6 +454,8 @@ def preview_topics(
     frequencies: dict[str, str],
     moment: datetime,
     timezone: str = "UTC",
+    *,
+    explain: bool = True,
 ) -> Preview:
     """The first digest a new reader of these topics (slug -> daily|weekly) would get
     at ``moment``, with every topic due."""
@@ -392,47 +467,55 @@ def preview_topics(
         raise PreviewError(f"no topic with slug {', '.join(unknown)}")
     zone(timezone)  # raises for an unknown zone
     ordered = sorted(topics.values(), key=lambda t: (t.name.lower(), t.id))
+    return _in_range(
+        lambda: _preview_topics(session, settings, ordered, frequencies, moment, timezone, explain)
+    )
+
+
+def _preview_topics(
+    session: Session,
+    settings: Settings,
+    ordered: list[Topic],
+    frequencies: dict[str, str],
+    moment: datetime,
+    timezone: str,
+    explain: bool,
+) -> Preview:
     windows = [TopicWindow(t.id, moment - FIRST_LOOKBACK[frequencies[t.slug]]) for t in ordered]
-    daily = [
-        w.since for t, w in zip(ordered, windows, strict=True) if frequencies[t.slug] == "daily"
-    ]
-    weekly = [
-        w.since for t, w in zip(ordered, windows, strict=True) if frequencies[t.slug] == "weekly"
-    ]
+    since = {f: moment - FIRST_LOOKBACK[f] for f in set(frequencies.values())}
     digest = Digest(
         id=0,
         subscriber_id=0,
         slot_at=moment,
-        includes_daily=bool(daily),
-        includes_weekly=bool(weekly),
-        daily_since=daily[0] if daily else None,
-        weekly_since=weekly[0] if weekly else None,
+        includes_daily="daily" in since,
+        includes_weekly="weekly" in since,
+        daily_since=since.get("daily"),
+        weekly_since=since.get("weekly"),
         window_end=moment,
     )
     # A reader who does not exist: not added to the session, never stored.
     reader = Subscriber(id=0, email=SAMPLE_ADDRESS, name=None, timezone=timezone)
     candidates, selection = _select(session, digest, windows, settings)
-    names = " and ".join(t.name for t in ordered)
-    recipient = Recipient(
-        email=SAMPLE_ADDRESS,
-        name=None,
-        unsubscribe_url=f"{settings.base_url}/unsubscribe/preview",
-        preferences_url=f"{settings.base_url}/preferences/preview",
-        reason=f"You get this email because you follow {names}.",
+    recipient = sample_recipient(settings, SAMPLE_ADDRESS, [t.name for t in ordered])
+    content, rendered, message = _render(
+        session, digest, reader, selection, recipient, settings, moment
     )
-    rendered, message = _render(session, digest, reader, selection, recipient, settings, moment)
-    explained = _explain(
-        session,
-        None,
-        windows,
-        {t.id: frequencies[t.slug] for t in ordered},
-        candidates,
-        selection,
-        moment,
-        timezone,
-        settings,
+    explained = []
+    if explain:
+        case = _Case(
+            None,
+            windows,
+            {t.id: frequencies[t.slug] for t in ordered},
+            candidates,
+            selection,
+            moment,
+            timezone,
+            False,
+        )
+        explained = _explain(session, case, settings)
+    return Preview(
+        moment, timezone, recipient, None, explained, selection, rendered, message, content
     )
-    return Preview(moment, timezone, recipient, None, explained, selection, rendered, message)
 
 
 def find_subscriber(session: Session, email: str) -> int:
@@ -454,17 +537,22 @@ def preview_next(database_url: str, settings: Settings, email: str, now: datetim
 
 
 def test_copy(preview: Preview, settings: Settings, to_addr: str, now: datetime) -> bytes:
-    """The previewed email as a test copy for ``to_addr``: ``[TEST]`` before the subject,
-    no list headers."""
-    if preview.email is None:
+    """The previewed email as a test copy for ``to_addr``: ``[TEST]`` before the
+    subject, no list headers, and preferences and unsubscribe links that lead nowhere
+    (the reader's own signed links stay with the reader)."""
+    if preview.email is None or preview.content is None:
         raise PreviewError("nothing new at this slot, so there is no email to send")
+    topics = [s.topic_name for s in preview.content.sections]
+    recipient = replace(
+        sample_recipient(settings, to_addr, topics), reason=preview.recipient.reason
+    )
+    rendered = render_digest(preview.content, recipient, brand=settings.brand)
     return message_of(
-        preview.email,
-        preview.recipient,
+        rendered,
+        recipient,
         settings,
         message_id=make_message_id(settings.from_domain),
         date=now,
-        to_addr=to_addr,
         test_copy=True,
     )
 
@@ -480,4 +568,13 @@ def send_test(
         raise PreviewError(str(exc)) from None
     data = test_copy(preview, settings, address, now)
     with sender.session() as conn:
-        return conn.send(settings.from_address, address, data)
+        reply = conn.send(settings.from_address, address, data)
+    log.info(
+        "test copy of the digest for %s at %s sent to %s: %s %s",
+        preview.recipient.email,
+        preview.slot_at.isoformat(),
+        address,
+        reply.code,
+        reply.text,
+    )
+    return reply

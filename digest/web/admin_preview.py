@@ -131,12 +131,16 @@ def _fields(request: Request) -> Fields:
     return {key: request.query_params.getlist(key) for key in request.query_params}
 
 
-def build(session: Session, request: Request, target: Target) -> Preview:
+def build(session: Session, request: Request, target: Target, *, explain: bool = True) -> Preview:
+    """The preview ``target`` names; ``explain`` False leaves out the reasons (the
+    frame and the .eml need only the message)."""
     settings = settings_of(request)
     moment = target.at or datetime.now(UTC).replace(second=0, microsecond=0)
     if target.subscriber is not None:
-        return preview_subscriber(session, settings, target.subscriber, moment)
-    return preview_topics(session, settings, dict(target.topics), moment, target.timezone)
+        return preview_subscriber(session, settings, target.subscriber, moment, explain=explain)
+    return preview_topics(
+        session, settings, dict(target.topics), moment, target.timezone, explain=explain
+    )
 
 
 def _choice(value: str, allowed: tuple[str, ...]) -> str:
@@ -227,11 +231,12 @@ def _message(request: Request) -> tuple[Preview | None, Response | None]:
             target = target_of(_fields(request))
             if target.empty:
                 return None, Response("Name a subscriber or topics.", 422, media_type="text/plain")
-            preview = build(session, request, target)
+            preview = build(session, request, target, explain=False)
         except TargetError as exc:
             return None, Response(str(exc), 422, media_type="text/plain")
         except PreviewError as exc:
-            return None, Response(str(exc), 404, media_type="text/plain")
+            status = 404 if str(exc).startswith("no ") else 422
+            return None, Response(str(exc), status, media_type="text/plain")
     if preview.email is None or preview.message is None:
         return None, Response("Nothing new at this slot: no email.", 404, media_type="text/plain")
     return preview, None
@@ -299,7 +304,7 @@ def _test(request: Request, fields: Fields) -> Response:
             target = target_of(fields)
             if target.empty:
                 raise TargetError("subscriber: name a subscriber or topics to preview")
-            preview = build(session, request, target)
+            preview = build(session, request, target, explain=False)
         except (TargetError, PreviewError) as exc:
             return _page(request, session, caller, fields, error=str(exc), status=422)
     settings = settings_of(request)

@@ -238,7 +238,13 @@ def test_a_test_copy_arrives_marked_and_nothing_is_recorded(  # type: ignore[no-
     assert copy.rcpt_tos == ["editor@example.org"]
     assert copy.message["Subject"] == "[TEST] " + result.email.subject
     assert copy.message["List-Unsubscribe"] is None
-    assert html_of(copy) == result.html_part
+    # The reader's signed links stay with the reader: the copy's lead nowhere.
+    html = html_of(copy).decode()
+    assert result.recipient.unsubscribe_url in result.html_part.decode()
+    assert result.recipient.unsubscribe_url not in html
+    assert result.recipient.preferences_url not in html
+    assert "https://news.example.org/digest/unsubscribe/preview" in html
+    assert "Story chips" in html
     assert rows(db_url) == before
     # The reader's own digest still goes out at the slot.
     assert run(mail_settings, SLOT1).sent == 1
@@ -254,6 +260,7 @@ def test_a_preview_of_topics_without_a_subscriber(world, mail_settings, db_url) 
         )
     assert result.subscriber_id is None
     assert result.email is not None
+    assert "You get this email because you follow Tech and Trade." in result.email.text
     assert re.findall(r"Story (\w+)", result.email.text) == ["chips", "ports"]
     assert [t.frequency for t in result.topics] == ["daily", "weekly"]
     assert rows(db_url)["Digest"] == 0
@@ -298,3 +305,59 @@ def test_a_slot_already_planned_or_sent_previews_that_digest(  # type: ignore[no
     assert again.status == "sent"
     assert again.html_part == planned.html_part
     assert {a.code for a in again.topics[0].articles} == {INCLUDED}
+
+
+def test_a_built_digest_keeps_its_articles_and_later_ones_are_explained(  # type: ignore[no-untyped-def]
+    world, mail_settings, db_url, smtp_server
+) -> None:
+    world.topics("tech")
+    world.subscriber("ana@example.org", "tech", T0)
+    chips = world.article("chips", SLOT1 - timedelta(hours=3), ["tech"])
+    assert run(mail_settings, SLOT1).sent == 1
+    # After the send: a late article inside that window, and the sent one held.
+    world.article("late", SLOT1 - timedelta(hours=2), ["tech"])
+    with unit_of_work(db_url) as s:
+        s.execute(update(Article).where(Article.id == chips).values(held=True))
+    result = preview(mail_settings, "ana@example.org", SLOT1)
+    tech = reasons(result, "Tech")
+    assert tech["Story chips"] == (INCLUDED, "Included, #1 in the email (as built).")
+    assert tech["Story late"] == (
+        previewing.AFTER_BUILD,
+        "Not in this digest: it came in or changed after the digest was built.",
+    )
+    assert result.html_part == html_of(smtp_server.received[0])
+
+
+def test_a_busy_topic_lists_a_bounded_number_of_articles(world, mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    world.subscriber("ana@example.org", "tech", T0)
+    for i in range(60):
+        world.article(f"n{i}", SLOT1 - timedelta(minutes=10 * i + 5), ["tech"])
+    for i in range(15):
+        world.article(f"early{i}", SLOT1 - timedelta(hours=25 + i), ["tech"])
+    result = preview(
+        dataclasses.replace(mail_settings, max_articles_per_topic=5), "ana@example.org", T0
+    )
+    [tech] = result.topics
+    codes_shown = [a.code for a in tech.articles]
+    assert codes_shown.count(INCLUDED) == 5
+    assert codes_shown.count(codes.OVER_TOPIC_CAP) == previewing.OUT_SHOWN
+    assert codes_shown.count(codes.BEFORE_WINDOW) == previewing.NEARBY_SHOWN
+    assert tech.more == (55 - previewing.OUT_SHOWN) + (15 - previewing.NEARBY_SHOWN)
+
+
+def test_a_moment_out_of_range_is_a_clear_error(world, mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    world.subscriber("ana@example.org", "tech", T0)
+    for moment in (datetime(9999, 12, 31, 23, 59, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)):
+        for call in (
+            lambda s, m=moment: previewing.preview_subscriber(s, mail_settings, 1, m),
+            lambda s, m=moment: previewing.preview_topics(s, mail_settings, {"tech": "weekly"}, m),
+        ):
+            with unit_of_work(db_url) as s:
+                try:
+                    call(s)
+                except previewing.PreviewError as exc:
+                    assert str(exc) == "at: the moment is out of range"
+                else:
+                    raise AssertionError(f"no error at {moment}")

@@ -143,6 +143,11 @@ def test_bad_requests_name_their_field(world, mail_settings, db_url) -> None:  #
     assert (
         bad_freq.status_code == 422 and "frequency-tech: must be daily or weekly" in bad_freq.text
     )
+    for at in ("9999-12-31T23:59", "0001-01-01T00:00"):
+        far = client.get("/admin/preview", params={"subscriber": sub, "at": at})
+        assert far.status_code == 422 and "at: the moment is out of range" in far.text
+        frame = client.get(f"/admin/preview/email.html?topics=tech&at={at}")
+        assert frame.status_code == 422
     unknown = client.get("/admin/preview", params={"subscriber": "99999"})
     assert unknown.status_code == 404 and "no subscriber with id 99999" in unknown.text
     huge = client.get("/admin/preview", params={"subscriber": "9" * 30})
