@@ -35,6 +35,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
@@ -275,6 +277,19 @@ def plan_runs(logs: list[Path]) -> list[tuple[float, int]]:
     ]
 
 
+def write_dkim_key(path: Path) -> Path:
+    """A new RSA-2048 private key (PEM) for signing the run's digests."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=2000)
@@ -295,6 +310,11 @@ def main() -> None:
         default=0,
         help="start this many beat processes and let beat plan the current hour's slot "
         "(default: plan a fixed slot in this process and count its queries)",
+    )
+    parser.add_argument(
+        "--dkim",
+        action="store_true",
+        help="DKIM-sign every digest with a fresh RSA-2048 key (see bench/signing.py)",
     )
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument(
@@ -323,6 +343,12 @@ def main() -> None:
         DIGEST_FROM="Example News <digest@news.example.org>",
         PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
     )
+    if args.dkim:
+        env.update(
+            DIGEST_DKIM_SELECTOR="bench",
+            DIGEST_DKIM_DOMAIN="news.example.org",
+            DIGEST_DKIM_KEY_FILE=str(write_dkim_key(folder / "dkim.pem")),
+        )
     os.environ.update({k: v for k, v in env.items() if k.startswith("DIGEST_")})
     sys.path.insert(0, str(REPO))
     from bench.reference import naive_rate, prebuilt, raw_rate, sample
@@ -463,6 +489,7 @@ def main() -> None:
         "database": make_url(db_url).get_backend_name(),
         "sink": sink.kind,
         "beats": args.beats,
+        "dkim": args.dkim,
         "planned": planned,
         "delivered": len(per_address),
         "duplicates": sum(n - 1 for n in per_address.values()),

@@ -2,7 +2,8 @@
 
 Nothing here touches the disk or the network at import time; values that need I/O
 (the generated secret key, the embedded broker) are resolved by the functions that
-use them.
+use them. The one file read while loading is the DKIM key, so that a key that cannot
+sign stops a process at start rather than at its first email.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 
 class ConfigError(ValueError):
@@ -120,6 +125,13 @@ class Settings:
     subscribe_window: timedelta = timedelta(hours=1)
     subscribe_per_ip: int = 10
     subscribe_per_address: int = 3
+    # DKIM signing of every outgoing email: all three set, or none (no signature).
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_key_file: Path | None = None
+    # VERP: each digest's envelope sender is ``local+TOKEN@domain`` of this address,
+    # the token naming its delivery. None: the From address, as for other emails.
+    bounce_address: str | None = None
 
     @property
     def from_domain(self) -> str:
@@ -136,6 +148,106 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# A DNS name in ASCII (internationalised labels as their xn-- form).
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+# A dot-atom local part (RFC 5322) in ASCII.
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+DKIM_MIN_KEY_BITS = 1024
+# A VERP token is at most 26 characters (see digest/mail/verp.py); with '+' the local
+# part must stay within SMTP's 64 octets.
+_BOUNCE_LOCAL_MAX = 64 - 27
+
+
+def _dns_name(name: str, raw: str, example: str = "a domain name like example.org") -> str:
+    value = raw.strip().rstrip(".").lower()
+    try:
+        value = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        value = ""
+    if not _HOSTNAME.fullmatch(value):
+        raise ConfigError(f"{name} must be {example} (got {raw!r})")
+    return value
+
+
+def _dkim(get: Callable[[str], str | None]) -> tuple[str | None, str | None, Path | None]:
+    names = ("DIGEST_DKIM_SELECTOR", "DIGEST_DKIM_DOMAIN", "DIGEST_DKIM_KEY_FILE")
+    values = [(get(n) or "").strip() for n in names]
+    if not any(values):
+        return None, None, None
+    missing = [n for n, v in zip(names, values, strict=True) if not v]
+    if missing:
+        raise ConfigError(
+            f"DKIM signing needs {', '.join(names)} together; {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not set"
+        )
+    selector = _dns_name("DIGEST_DKIM_SELECTOR", values[0], "a DNS label like s2026")
+    domain = _dns_name("DIGEST_DKIM_DOMAIN", values[1])
+    key_file = Path(values[2]).expanduser()
+    load_dkim_key(key_file)  # a key that cannot sign fails now, not at the first email
+    return selector, domain, key_file
+
+
+def load_dkim_key(path: Path) -> RSAPrivateKey:
+    """The DKIM private key in ``path`` (PEM, PKCS#1 or PKCS#8, unencrypted, RSA of at
+    least 1024 bits); a :class:`ConfigError` naming ``DIGEST_DKIM_KEY_FILE`` otherwise."""
+    # Imported here: only a process that signs pays for loading OpenSSL's bindings.
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    where = f"DIGEST_DKIM_KEY_FILE ({path})"
+    make_one = "make one with: openssl genrsa -out dkim.pem 2048"
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"{where} cannot be read: {exc.strerror or exc}. Point it at the PEM file of "
+            "the DKIM private key, readable by the workers and the web process."
+        ) from None
+    if b"PRIVATE KEY-----" not in pem:
+        raise ConfigError(f"{where} holds no PEM private key; {make_one}")
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except TypeError:
+        raise ConfigError(
+            f"{where} holds an encrypted key; signing needs it unencrypted "
+            "(openssl pkey -in encrypted.pem -out dkim.pem)"
+        ) from None
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ConfigError(f"{where} holds a key that cannot be read ({exc}); {make_one}") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        kind = type(key).__name__.removesuffix("PrivateKey")
+        raise ConfigError(
+            f"{where} holds a key of type {kind}; DKIM signing here is rsa-sha256, which "
+            f"every receiver checks: {make_one}"
+        )
+    if key.key_size < DKIM_MIN_KEY_BITS:
+        raise ConfigError(
+            f"{where} holds a {key.key_size}-bit key; receivers ignore RSA keys under "
+            f"{DKIM_MIN_KEY_BITS} bits: {make_one}"
+        )
+    return key
+
+
+def _bounce_address(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    local, at, domain = value.rpartition("@")
+    if not at or not _LOCAL_PART.fullmatch(local):
+        raise ConfigError(
+            f"DIGEST_BOUNCE_ADDRESS must be an address like bounces@bounce.example.org "
+            f"(got {raw!r})"
+        )
+    if len(local) > _BOUNCE_LOCAL_MAX:
+        raise ConfigError(
+            f"DIGEST_BOUNCE_ADDRESS: the part before '@' must be at most {_BOUNCE_LOCAL_MAX} "
+            f"characters, so the per-delivery token still fits (got {len(local)})"
+        )
+    return f"{local}@{_dns_name('DIGEST_BOUNCE_ADDRESS', domain)}"
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -161,6 +273,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"DIGEST_BASE_URL must be an http(s) URL (got {base_url!r})")
     from_name, from_address = _from_address(get("DIGEST_FROM") or "Digest <digest@localhost>")
+    dkim_selector, dkim_domain, dkim_key_file = _dkim(get)
     settings = Settings(
         database_url=database_url,
         broker_url=get("DIGEST_BROKER_URL") or None,
@@ -199,6 +312,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         subscribe_per_address=_int(
             "DIGEST_SUBSCRIBE_PER_ADDRESS", get("DIGEST_SUBSCRIBE_PER_ADDRESS", "3"), 1
         ),
+        dkim_selector=dkim_selector,
+        dkim_domain=dkim_domain,
+        dkim_key_file=dkim_key_file,
+        bounce_address=_bounce_address(get("DIGEST_BOUNCE_ADDRESS") or ""),
     )
     if settings.pending_max_age < settings.confirm_max_age:
         raise ConfigError(

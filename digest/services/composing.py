@@ -86,6 +86,24 @@ def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
 
 
 TEST_PREFIX = "[TEST] "
+# Names the delivery in a sent digest's headers (see message_of).
+DELIVERY_HEADER = "X-Digest-Delivery"
+
+
+def feedback_id(settings: Settings, campaign: str, topics: Iterable[str] = ()) -> str:
+    """The Feedback-ID of Gmail's feedback loop: ``campaign:topic set:sender id``.
+
+    Complaint rates are reported per field, so each groups many messages and none is
+    unique to one: the campaign (``daily``, ``weekly``, ``test``, ``confirm``), a
+    short hash of the digest's topic slugs (left out when there are none), and the
+    list name as the sender id (Gmail asks for 5 to 15 characters, the same across
+    the mail stream)."""
+    fields = [campaign]
+    slugs = sorted(set(topics))
+    if slugs:
+        fields.append(hashlib.blake2b(",".join(slugs).encode(), digest_size=4).hexdigest())
+    fields.append(settings.list_name)
+    return ":".join(fields)
 
 
 def message_of(
@@ -93,17 +111,28 @@ def message_of(
     recipient: Recipient,
     settings: Settings,
     *,
+    content: DigestContent,
     message_id: str,
     date: datetime,
     to_addr: str | None = None,
     test_copy: bool = False,
+    delivery_token: str | None = None,
 ) -> bytes:
     """The digest email's bytes, as sent and as previewed, to ``to_addr`` (default:
-    the recipient's address).
+    the recipient's address). ``content`` is what ``rendered`` was rendered from: its
+    topics and frequency make the Feedback-ID. ``delivery_token`` (the delivery's VERP
+    token, when bounces are tracked) goes in an ``X-Digest-Delivery`` header, so a
+    bounce that quotes our headers names its delivery even when it was not sent back
+    to the VERP address (a forwarder's, an automatic reply).
 
     A test copy has its subject prefixed with ``[TEST]`` and no list headers: the
     body is the reader's, but a mail client's unsubscribe button must not act on the
     reader's behalf from an editor's inbox."""
+    campaign = "test" if test_copy else "weekly" if content.weekly else "daily"
+    topics = [section.topic_slug for section in content.sections]
+    extra = [("Feedback-ID", feedback_id(settings, campaign, topics))]
+    if delivery_token is not None:
+        extra.append((DELIVERY_HEADER, delivery_token))
     return build_message(
         from_header=settings.from_header,
         to_addr=to_addr or recipient.email,
@@ -115,6 +144,7 @@ def message_of(
         date=date,
         list_id=None if test_copy else settings.list_id,
         unsubscribe_url=None if test_copy else recipient.unsubscribe_url,
+        extra_headers=extra,
     )
 
 

@@ -38,13 +38,12 @@ from digest.db.models import (
 )
 from digest.domain import delivery as rules
 from digest.domain.consent import address_hash
-from digest.domain.content import DigestContent
 from digest.domain.delivery import Reply
 from digest.mail.sender import Sender
-from digest.rendering import render_digest
 from digest.services import metrics
 from digest.services.building import Built
-from digest.services.composing import contents, message_of, recipient_for
+from digest.services.composing import contents
+from digest.services.outgoing import Outgoing, outgoing_for
 from digest.services.suppressing import suppressed_among
 
 Clock = Callable[[], datetime]
@@ -87,29 +86,6 @@ def claim(session: Session, ids: list[int], now: datetime) -> list[int]:
     return sorted(session.scalars(stmt))
 
 
-@dataclass
-class Outgoing:
-    delivery_id: int
-    to_addr: str
-    data: bytes | None  # None: must not be sent (see `blocked`)
-    blocked: str | None = None
-
-
-def _outgoing(
-    delivery_id: int,
-    email: str,
-    message_id: str,
-    sub: Subscriber,
-    content: DigestContent,
-    settings: Settings,
-    now: datetime,
-) -> Outgoing:
-    recipient = recipient_for(sub, settings)
-    rendered = render_digest(content, recipient, brand=settings.brand)
-    data = message_of(rendered, recipient, settings, message_id=message_id, date=now, to_addr=email)
-    return Outgoing(delivery_id, email, data)
-
-
 def prepare(session: Session, ids: list[int], settings: Settings, now: datetime) -> list[Outgoing]:
     """Render the claimed deliveries; addresses that may no longer be mailed are
     marked blocked (checked again here, at send time, not only when planned)."""
@@ -141,7 +117,7 @@ def prepare(session: Session, ids: list[int], settings: Settings, now: datetime)
             out.append(Outgoing(delivery.id, delivery.email, None, reason))
         else:
             out.append(
-                _outgoing(
+                outgoing_for(
                     delivery.id,
                     delivery.email,
                     delivery.message_id,
@@ -166,7 +142,7 @@ def prepare_built(
         {b.digest.id: b.sections for b in built},
     )
     return [
-        _outgoing(
+        outgoing_for(
             b.delivery_id,
             b.subscriber.email,
             b.message_id,
@@ -381,7 +357,8 @@ def send_outgoing(
                 reply, seconds = None, None
                 if item.data is not None:
                     started = time.perf_counter()
-                    reply = conn.send(settings.from_address, item.to_addr, item.data)
+                    sender_addr = item.return_path or settings.from_address
+                    reply = conn.send(sender_addr, item.to_addr, item.data)
                     seconds = time.perf_counter() - started
                 if not pending:
                     oldest = time.monotonic()

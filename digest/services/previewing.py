@@ -30,6 +30,7 @@ from digest.domain.content import DigestContent, Recipient
 from digest.domain.delivery import Reply, why_not_send
 from digest.domain.schedule import last_slot_at_or_before, next_slot_after, zone
 from digest.domain.selection import Candidate, Selection, TopicWindow, select_articles
+from digest.mail.dkim import signed
 from digest.mail.message import make_message_id, quoted_printable
 from digest.mail.sender import Sender
 from digest.rendering import RenderedEmail, render_digest
@@ -334,7 +335,12 @@ def _render(
     content = contents(session, [digest], {sub.id: sub}, {digest.id: selection.sections})
     rendered = render_digest(content[digest.id], recipient, brand=settings.brand)
     message = message_of(
-        rendered, recipient, settings, message_id=make_message_id(settings.from_domain), date=now
+        rendered,
+        recipient,
+        settings,
+        content=content[digest.id],
+        message_id=make_message_id(settings.from_domain),
+        date=now,
     )
     return content[digest.id], rendered, message
 
@@ -551,6 +557,7 @@ def test_copy(preview: Preview, settings: Settings, to_addr: str, now: datetime)
         rendered,
         recipient,
         settings,
+        content=preview.content,
         message_id=make_message_id(settings.from_domain),
         date=now,
         test_copy=True,
@@ -566,7 +573,7 @@ def send_test(
         address = normalise_email(to_addr)
     except SubscriberError as exc:
         raise PreviewError(str(exc)) from None
-    data = test_copy(preview, settings, address, now)
+    data = signed(test_copy(preview, settings, address, now), settings)
     with sender.session() as conn:
         reply = conn.send(settings.from_address, address, data)
     log.info(

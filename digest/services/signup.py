@@ -24,11 +24,13 @@ from digest.db.models import Consent, ImportJob, ImportProblem, Subscriber, Topi
 from digest.domain.consent import CURRENT_WORDING
 from digest.domain.delivery import SENT, Reply, outcome
 from digest.domain.schedule import WEEKDAY_NAMES
+from digest.mail.dkim import signed
 from digest.mail.message import build_message, make_message_id
 from digest.mail.sender import Sender
 from digest.rendering.confirm import TopicChoice, render_confirmation
 from digest.services import limits
 from digest.services.choices import Choices, apply_choices
+from digest.services.composing import feedback_id
 from digest.services.suppressing import suppression_of
 from digest.tokens import make_timed_token
 
@@ -175,8 +177,14 @@ def send_confirmation(
         date=now,
         list_id=None,
         unsubscribe_url=None,
-        extra_headers=[("Auto-Submitted", "auto-generated")],
+        extra_headers=[
+            ("Auto-Submitted", "auto-generated"),
+            ("Feedback-ID", feedback_id(settings, "confirm")),
+        ],
     )
+    # Signed like every email, but sent from the From address: a bounce here has no
+    # delivery to be matched to.
+    data = signed(data, settings)
     with sender.session() as connection:
         reply = connection.send(settings.from_address, address, data)
     if outcome(reply) != SENT:

@@ -28,8 +28,8 @@ from digest.web.pages import database
 bearer = HTTPBearer(
     auto_error=False,
     description="An API key made with `digest admin api-key NAME --role operator` "
-    "(or `--role editor`, which may only read). A signed-in admin's session cookie "
-    "is accepted too.",
+    "(or `--role editor`, which may read and pin or hold articles). A signed-in "
+    "admin's session cookie is accepted for reading.",
 )
 
 
