@@ -14,6 +14,7 @@ from digest.config import Settings, secret_key
 from digest.db.models import Article, Digest, DigestArticle, Subscriber, Topic, id_in
 from digest.domain.content import ArticleView, DigestContent, Recipient, Section
 from digest.mail.message import build_message
+from digest.mail.verp import DELIVERY_HEADER
 from digest.rendering import RenderedEmail
 from digest.tokens import make_token, stamp_of
 
@@ -86,8 +87,6 @@ def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
 
 
 TEST_PREFIX = "[TEST] "
-# Names the delivery in a sent digest's headers (see message_of).
-DELIVERY_HEADER = "X-Digest-Delivery"
 
 
 def feedback_id(settings: Settings, campaign: str, topics: Iterable[str] = ()) -> str:
