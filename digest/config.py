@@ -192,7 +192,20 @@ def _dkim(get: Callable[[str], str | None]) -> tuple[str | None, str | None, Pat
 
 def load_dkim_key(path: Path) -> RSAPrivateKey:
     """The DKIM private key in ``path`` (PEM, PKCS#1 or PKCS#8, unencrypted, RSA of at
-    least 1024 bits); a :class:`ConfigError` naming ``DIGEST_DKIM_KEY_FILE`` otherwise."""
+    least 1024 bits); a :class:`ConfigError` naming ``DIGEST_DKIM_KEY_FILE`` otherwise.
+
+    Parsing costs tens of milliseconds; settings check the key and the signer then
+    uses it, so the parsed key is kept while the file is unchanged."""
+    try:
+        found = path.stat()
+        stamp: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
+    except OSError:
+        stamp = None  # reported by the read below
+    return _parsed_dkim_key(path, stamp)
+
+
+@lru_cache(maxsize=4)
+def _parsed_dkim_key(path: Path, stamp: tuple[int, int] | None) -> RSAPrivateKey:
     # Imported here: only a process that signs pays for loading OpenSSL's bindings.
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import rsa

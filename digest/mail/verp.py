@@ -60,8 +60,13 @@ def delivery_of_token(value: str, secret: str) -> int | None:
 
 def return_path(bounce_address: str, delivery_id: int, secret: str) -> str:
     """The envelope sender of ``delivery_id``: ``local+TOKEN@domain``."""
+    return address_of(bounce_address, token(delivery_id, secret))
+
+
+def address_of(bounce_address: str, value: str) -> str:
+    """``local+VALUE@domain`` for the token ``value`` already made."""
     local, _, domain = bounce_address.rpartition("@")
-    return f"{local}+{token(delivery_id, secret)}@{domain}"
+    return f"{local}+{value}@{domain}"
 
 
 def delivery_of(address: str, bounce_address: str, secret: str) -> int | None:

@@ -10,7 +10,7 @@ from digest.config import Settings, secret_key
 from digest.db.models import Subscriber
 from digest.domain.content import DigestContent
 from digest.mail.dkim import signed
-from digest.mail.verp import return_path, token
+from digest.mail.verp import address_of, token
 from digest.rendering import render_digest
 from digest.services.composing import message_of, recipient_for
 
@@ -41,7 +41,7 @@ def outgoing_for(
         # VERP: a bounce comes back to an address that names this delivery; the same
         # token in a header serves bounces sent elsewhere that quote our headers.
         ref = token(delivery_id, secret_key(settings))
-        envelope = return_path(settings.bounce_address, delivery_id, secret_key(settings))
+        envelope = address_of(settings.bounce_address, ref)
     data = message_of(
         rendered,
         recipient,

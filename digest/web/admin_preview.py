@@ -307,16 +307,21 @@ def _test(request: Request, fields: Fields) -> Response:
             preview = build(session, request, target, explain=False)
         except (TargetError, PreviewError) as exc:
             return _page(request, session, caller, fields, error=str(exc), status=422)
+    # The database is not held while the relay answers; a refusal re-reads it to show
+    # the page again.
     settings = settings_of(request)
     try:
         reply = send_test(preview, settings, sender_for(settings), to_addr, datetime.now(UTC))
+        error, status = None, 200
     except PreviewError as exc:
-        with unit_of_work(database(request)) as session:
-            return _page(request, session, caller, fields, error=f"to: {exc}", status=422)
-    if outcome(reply) != SENT:
-        with unit_of_work(database(request)) as session:
+        error, status = f"to: {exc}", 422
+    else:
+        if outcome(reply) != SENT:
             error = f"The mail server refused the test copy: {reply.code} {reply.text}"
-            return _page(request, session, caller, fields, error=error, status=502)
+            status = 502
+    if error is not None:
+        with unit_of_work(database(request)) as session:
+            return _page(request, session, caller, fields, error=error, status=status)
     query = target.query(at=preview.slot_at, sent_to=to_addr)
     return RedirectResponse(f"/admin/preview?{query}#test", status_code=303)
 
