@@ -10,6 +10,7 @@ import click
 from digest import cli_support as support
 from digest.cli_admin import admin
 from digest.cli_articles import articles
+from digest.cli_bounces import bounces
 from digest.cli_data import feeds, subscribers, topics
 
 
@@ -22,7 +23,7 @@ def main() -> None:
     """
 
 
-for group in (topics, feeds, articles, subscribers, admin):
+for group in (topics, feeds, articles, subscribers, admin, bounces):
     main.add_command(group)
 
 

@@ -19,7 +19,6 @@ from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -88,6 +87,38 @@ def _branding(get: Callable[[str], str | None]) -> Branding:
     return Branding(site_name, logo_url, accent.lower(), postal)
 
 
+# A sending limit's period, as written after the slash: per second or per hour.
+RATE_PERIODS = {"s": 1, "h": 3600}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``count`` messages in any ``seconds``."""
+
+    count: int
+    seconds: int
+
+    def __str__(self) -> str:
+        unit = {v: k for k, v in RATE_PERIODS.items()}.get(self.seconds)
+        return f"{self.count}/{unit}" if unit else f"{self.count} per {self.seconds} s"
+
+
+@dataclass(frozen=True)
+class DomainLimit:
+    """The pace at which recipients at ``domain`` may be sent to, whatever the relay."""
+
+    domain: str
+    rate: Rate
+
+    def __str__(self) -> str:
+        return f"{self.domain} {self.rate}"
+
+
+def split_smtp_urls(raw: str) -> tuple[str, ...]:
+    """The relay URLs in a ``DIGEST_SMTP_URL`` value, separated by commas or spaces."""
+    return tuple(url for url in re.split(r"[\s,]+", raw.strip()) if url)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable of the service; built by :func:`load_settings`."""
@@ -125,6 +156,15 @@ class Settings:
     subscribe_window: timedelta = timedelta(hours=1)
     subscribe_per_ip: int = 10
     subscribe_per_address: int = 3
+    # Bounce policy (see digest/services/bouncing.py): this many hard bounces, or soft
+    # bounces within soft_bounce_days, suppress an address; 0 turns that rule off.
+    # A complaint always unsubscribes and suppresses.
+    hard_bounce_limit: int = 1
+    soft_bounce_limit: int = 3
+    soft_bounce_days: timedelta = timedelta(days=14)
+    # The mailbox bounces are delivered to, read every bounce_poll_interval by beat.
+    bounce_mailbox_url: str | None = None
+    bounce_poll_interval: timedelta = timedelta(minutes=5)
     # DKIM signing of every outgoing email: all three set, or none (no signature).
     dkim_selector: str | None = None
     dkim_domain: str | None = None
@@ -132,6 +172,17 @@ class Settings:
     # VERP: each digest's envelope sender is ``local+TOKEN@domain`` of this address,
     # the token naming its delivery. None: the From address, as for other emails.
     bounce_address: str | None = None
+    # Sending limits and the circuit breaker (docs/sending-limits.md). Each relay's own
+    # limits are options on its URL in ``smtp_url``; these apply whatever the relay.
+    # Per recipient domain: at most so many messages per second or per hour.
+    domain_limits: tuple[DomainLimit, ...] = ()
+    # Sending pauses by itself when, among the last ``breaker_window`` attempts (at
+    # least ``breaker_min_attempts`` of them), the share of throttling replies (421,
+    # 4.7.x) or of permanent failures (5xx) reaches its threshold; 0 turns one off.
+    breaker_window: int = 200
+    breaker_min_attempts: int = 20
+    breaker_throttle_share: float = 0.5
+    breaker_failure_share: float = 0.3
 
     @property
     def from_domain(self) -> str:
@@ -145,6 +196,11 @@ class Settings:
     def list_id(self) -> str:
         """The List-Id value, e.g. ``<digest.example.org>``."""
         return f"<{self.list_name}.{self.from_domain}>"
+
+    @property
+    def smtp_urls(self) -> tuple[str, ...]:
+        """The relays of ``smtp_url``, in the order they are tried; empty: none set."""
+        return split_smtp_urls(self.smtp_url or "")
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -263,6 +319,72 @@ def _bounce_address(raw: str) -> str | None:
     return f"{local}@{_dns_name('DIGEST_BOUNCE_ADDRESS', domain)}"
 
 
+def _mailbox_url(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    from digest.bounces.mailbox import MailboxConfig  # the standard library only
+
+    try:
+        MailboxConfig.from_url(value)
+    except ValueError as exc:
+        raise ConfigError(f"DIGEST_BOUNCE_MAILBOX_URL: {exc}") from None
+    return value
+
+
+def _smtp_url(raw: str) -> str | None:
+    """``DIGEST_SMTP_URL`` with every relay URL in it checked, or None when unset."""
+    # The sender's own parser, so that what passes here is what the workers can use.
+    from digest.mail.sender import SMTPSender
+
+    urls = split_smtp_urls(raw)
+    for url in urls:
+        try:
+            SMTPSender.from_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"DIGEST_SMTP_URL: {exc}") from None
+    return raw.strip() if urls else None
+
+
+_DOMAIN_LIMIT = re.compile(r"(?P<domain>[^=\s]+)\s*=\s*(?P<count>\d+)\s*/\s*(?P<unit>[a-z]+)")
+
+
+def _domain_limits(raw: str) -> tuple[DomainLimit, ...]:
+    """``DIGEST_DOMAIN_LIMITS``, e.g. ``gmail.com=20/s, outlook.com=1000/h``."""
+    limits: dict[tuple[str, int], DomainLimit] = {}
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        found = _DOMAIN_LIMIT.fullmatch(entry.lower())
+        if not found or found["unit"] not in RATE_PERIODS or int(found["count"]) < 1:
+            raise ConfigError(
+                f"DIGEST_DOMAIN_LIMITS: {entry!r} is not a limit; write domain=count/s or "
+                "domain=count/h with a whole count of at least 1, e.g. gmail.com=20/s, "
+                "outlook.com=1000/h"
+            )
+        domain = _dns_name(f"DIGEST_DOMAIN_LIMITS ({entry!r})", found["domain"])
+        rate = Rate(int(found["count"]), RATE_PERIODS[found["unit"]])
+        if (domain, rate.seconds) in limits:
+            raise ConfigError(
+                f"DIGEST_DOMAIN_LIMITS: {entry!r} repeats the per-{found['unit']} limit of "
+                f"{domain} ({limits[domain, rate.seconds].rate}); keep one"
+            )
+        limits[domain, rate.seconds] = DomainLimit(domain, rate)
+    return tuple(limits.values())
+
+
+def _share(name: str, raw: str) -> float:
+    """A share between 0 and 1 (0: off), as a fraction (0.3) or a percentage (30%)."""
+    text = raw.strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a share like 0.3 or 30% (got {raw!r})") from None
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be between 0 and 1, 0 to turn it off (got {raw!r})")
+    return value
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read settings from ``environ`` (default ``os.environ``), failing loudly on bad values."""
     env = dict(os.environ if environ is None else environ)
@@ -274,14 +396,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             f"DIGEST_DATABASE_URL must be a SQLAlchemy URL such as "
             f"sqlite:///digest.db or postgresql+psycopg://user@host/db (got {database_url!r})"
         )
-    smtp_url = get("DIGEST_SMTP_URL") or None
-    if smtp_url is not None:
-        scheme = urlsplit(smtp_url).scheme
-        if scheme not in ("smtp", "smtp+starttls", "smtps"):
-            raise ConfigError(
-                "DIGEST_SMTP_URL must start with smtp://, smtp+starttls:// or smtps:// "
-                f"(got {smtp_url!r})"
-            )
+    smtp_url = _smtp_url(get("DIGEST_SMTP_URL") or "")
     base_url = (get("DIGEST_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"DIGEST_BASE_URL must be an http(s) URL (got {base_url!r})")
@@ -325,15 +440,42 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         subscribe_per_address=_int(
             "DIGEST_SUBSCRIBE_PER_ADDRESS", get("DIGEST_SUBSCRIBE_PER_ADDRESS", "3"), 1
         ),
+        hard_bounce_limit=_int("DIGEST_HARD_BOUNCE_LIMIT", get("DIGEST_HARD_BOUNCE_LIMIT", "1")),
+        soft_bounce_limit=_int("DIGEST_SOFT_BOUNCE_LIMIT", get("DIGEST_SOFT_BOUNCE_LIMIT", "3")),
+        soft_bounce_days=timedelta(
+            days=_int("DIGEST_SOFT_BOUNCE_DAYS", get("DIGEST_SOFT_BOUNCE_DAYS", "14"), 1)
+        ),
+        bounce_mailbox_url=_mailbox_url(get("DIGEST_BOUNCE_MAILBOX_URL") or ""),
+        bounce_poll_interval=timedelta(
+            seconds=_int(
+                "DIGEST_BOUNCE_POLL_INTERVAL", get("DIGEST_BOUNCE_POLL_INTERVAL", "300"), 10
+            )
+        ),
         dkim_selector=dkim_selector,
         dkim_domain=dkim_domain,
         dkim_key_file=dkim_key_file,
         bounce_address=_bounce_address(get("DIGEST_BOUNCE_ADDRESS") or ""),
+        domain_limits=_domain_limits(get("DIGEST_DOMAIN_LIMITS") or ""),
+        breaker_window=_int("DIGEST_BREAKER_WINDOW", get("DIGEST_BREAKER_WINDOW", "200"), 1),
+        breaker_min_attempts=_int(
+            "DIGEST_BREAKER_MIN_ATTEMPTS", get("DIGEST_BREAKER_MIN_ATTEMPTS", "20"), 1
+        ),
+        breaker_throttle_share=_share(
+            "DIGEST_BREAKER_THROTTLE_SHARE", get("DIGEST_BREAKER_THROTTLE_SHARE") or "0.5"
+        ),
+        breaker_failure_share=_share(
+            "DIGEST_BREAKER_FAILURE_SHARE", get("DIGEST_BREAKER_FAILURE_SHARE") or "0.3"
+        ),
     )
     if settings.pending_max_age < settings.confirm_max_age:
         raise ConfigError(
             "DIGEST_PENDING_MAX_AGE must be at least DIGEST_CONFIRM_MAX_AGE: an address "
             "must not be forgotten while its confirmation link still works"
+        )
+    if settings.breaker_min_attempts > settings.breaker_window:
+        raise ConfigError(
+            "DIGEST_BREAKER_MIN_ATTEMPTS must be at most DIGEST_BREAKER_WINDOW: the breaker "
+            "judges only the last DIGEST_BREAKER_WINDOW attempts"
         )
     return settings
 

@@ -14,7 +14,8 @@ import redis
 
 from digest.config import Settings
 from digest.mail.capture import ensure_capture_server
-from digest.mail.sender import Sender, SMTPSender
+from digest.mail.relays import RelaySender
+from digest.mail.sender import Sender
 
 
 def runtime_dir(settings: Settings) -> Path:
@@ -118,4 +119,5 @@ def smtp_url(settings: Settings) -> str:
 
 
 def sender_for(settings: Settings) -> Sender:
-    return SMTPSender.from_url(smtp_url(settings))
+    """The relays of ``DIGEST_SMTP_URL``, tried in order, else the capture server."""
+    return RelaySender.from_urls(settings.smtp_urls or (smtp_url(settings),))

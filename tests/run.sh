@@ -17,4 +17,12 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# The bounce mailbox tests read from a private Dovecot (Debian packages; the tests start
+# their own instance, the system service is not used).
+if [ ! -x /usr/sbin/dovecot ] && command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq dovecot-imapd dovecot-pop3d >/dev/null
+fi
+
 python -m pytest "$@"

@@ -33,7 +33,7 @@ def _configure(sender: Celery, **_: Any) -> None:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
-        beat_schedule=beat_schedule(),
+        beat_schedule=beat_schedule(settings),
         # Safe to run twice: only the holder of a Redis lock sends (workers/beat.py).
         beat_scheduler="workers.beat:LockedScheduler",
         beat_schedule_filename=str(runtime_dir(settings) / "celerybeat-schedule"),

@@ -1,15 +1,24 @@
-"""Beat schedule: planning and the retry sweep every minute, feeds every ten, and
-unconfirmed addresses purged every hour."""
+"""Beat schedule: planning and the retry sweep every minute, feeds every ten,
+unconfirmed addresses purged every hour, and the bounce mailbox read every few
+minutes when there is one."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from digest.config import Settings
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
-    return {
+
+def beat_schedule(settings: Settings | None = None) -> dict[str, dict[str, Any]]:
+    schedule: dict[str, dict[str, Any]] = {
         "plan-every-minute": {"task": "digest.plan", "schedule": 60.0},
         "retry-sweep-every-minute": {"task": "digest.sweep", "schedule": 60.0},
         "poll-feeds-every-ten-minutes": {"task": "digest.poll_feeds", "schedule": 600.0},
         "purge-unconfirmed-every-hour": {"task": "digest.purge", "schedule": 3600.0},
     }
+    if settings is not None and settings.bounce_mailbox_url is not None:
+        schedule["poll-bounce-mailbox"] = {
+            "task": "digest.poll_bounces",
+            "schedule": settings.bounce_poll_interval.total_seconds(),
+        }
+    return schedule

@@ -14,7 +14,7 @@ from digest.config import get_settings
 from digest.db.engine import unit_of_work
 from digest.embedded import sender_for
 from digest.ingest import poll_all_feeds
-from digest.services import pipeline, planning, signup
+from digest.services import bounce_intake, pipeline, planning, signup
 from workers.app import app
 
 TRANSIENT = (OperationalError, ConnectionError)
@@ -86,6 +86,22 @@ def poll_feeds() -> dict[str, int]:
     settings = get_settings()
     reports = poll_all_feeds(settings.database_url, settings, datetime.now(UTC))
     return {"feeds": len(reports), "errors": sum(1 for r in reports if r.status == "error")}
+
+
+@app.task(name="digest.poll_bounces")
+def poll_bounces() -> dict[str, Any]:
+    """Read the bounce mailbox once; a mailbox that cannot be read is retried at the
+    next poll (the error is logged by Celery)."""
+    settings = get_settings()
+    polled = bounce_intake.poll_mailbox(settings.database_url, settings, clock(None))
+    if polled is None:
+        return {"mailbox": "none configured"}
+    return {
+        "fetched": polled.fetched,
+        "events": polled.intake.events,
+        "failed": polled.failed,
+        "left": polled.left,
+    }
 
 
 @app.task(name="digest.purge")

@@ -12,15 +12,20 @@ aware times into naive UTC), exactly as with ordinary statements.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 Rows = Sequence[Mapping[str, Any]]
+
+
+def upsert_insert(session: Session) -> Callable[..., Any]:
+    """The dialect's own INSERT, which has ON CONFLICT (PostgreSQL and SQLite alike)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _postgresql(session: Session) -> Dialect | None:

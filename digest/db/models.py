@@ -250,7 +250,11 @@ class Delivery(Base):
     """The sending of one digest; the truth about what was sent."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # A bounce that quotes only our Message-ID is matched by it.
+        Index("ix_deliveries_message_id", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     digest_id: Mapped[int] = mapped_column(
@@ -272,6 +276,10 @@ class Delivery(Base):
     last_code: Mapped[int | None] = mapped_column(Integer)
     last_enhanced_code: Mapped[str | None] = mapped_column(String(16))
     last_text: Mapped[str | None] = mapped_column(Text)
+    # A bounce or complaint that came back after the relay accepted the message:
+    # hard | soft | complaint (the latest), and when it arrived.
+    bounce_kind: Mapped[str | None] = mapped_column(String(20))
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
         order_by="DeliveryAttempt.id", lazy="selectin", cascade="all, delete-orphan"
@@ -294,6 +302,39 @@ class DeliveryAttempt(Base):
     text: Mapped[str] = mapped_column(Text, default="")
 
 
+class BounceEvent(Base):
+    """What one bounce, complaint or automatic reply said about one recipient, whom
+    it was matched to and what the bounce policy did about it.
+
+    Kept also when it matches no subscriber, for operators to look into; a report
+    taken in twice (the same message read again) is stored once, by ``fingerprint``."""
+
+    __tablename__ = "bounce_events"
+    __table_args__ = (Index("ix_bounce_events_subscriber", "subscriber_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    source: Mapped[str] = mapped_column(String(20))  # smtp | lmtp | mailbox | import | relay
+    kind: Mapped[str] = mapped_column(String(20))  # hard | soft | complaint | auto-reply
+    how: Mapped[str] = mapped_column(String(20))  # dsn | arf | ses | fallback | auto-reply | smtp
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str | None] = mapped_column(String(40))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    reporter: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    # verp | header | message-id | recipient | none
+    matched_by: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
+    )
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE")
+    )
+    outcome: Mapped[str] = mapped_column(String(200))  # what the policy did, in words
+
+
 class Suppression(Base):
     """Addresses that must never be mailed, whatever their subscriber row says.
 
@@ -305,7 +346,7 @@ class Suppression(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email_hash: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
-    # hard_bounce | complaint | manual | erased
+    # hard_bounce | soft_bounce | complaint | manual | operator | erased
     reason: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,10 +23,17 @@ from digest.mail.message import addr_spec
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_OPTIONS = ("verify", "per_second", "per_hour")
+
+
+# Called with the relay a message is about to go to, once connected and before a word
+# about the message is said: it may wait for room under that relay's sending limits, or
+# raise to keep the message back (the exception reaches the caller of ``send``).
+Admit = Callable[["SMTPSender"], None]
 
 
 class Connection(Protocol):
-    def send(self, from_addr: str, to_addr: str, data: bytes) -> Reply:
+    def send(self, from_addr: str, to_addr: str, data: bytes, admit: Admit | None = None) -> Reply:
         """Hand one message to the relay; SMTP and network trouble become the Reply."""
         ...
 
@@ -43,12 +50,26 @@ def _reply(code: int, message: bytes | str) -> Reply:
     return Reply(code, parse_enhanced_code(text), text)
 
 
-def _redacted(url: str) -> str:
+def redacted_url(url: str) -> str:
+    """``url`` with its password, if any, shown as ``***``."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
+
+
+def _limit(query: dict[str, list[str]], name: str, shown: str) -> int | None:
+    """The ``per_second`` or ``per_hour`` option: a whole number of at least 1."""
+    if name not in query:
+        return None
+    raw = query[name][-1]
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ValueError(
+            f"SMTP URL {shown!r}: {name} must be a whole number of messages, at least 1 "
+            f"(got {raw!r})"
+        )
+    return int(raw)
 
 
 @lru_cache(maxsize=1)
@@ -68,12 +89,16 @@ class SMTPSender:
     password: str | None = field(default=None, repr=False)
     verify: bool = True
     timeout: float = 30.0
+    # How many messages this relay takes per second and per hour; None: no limit.
+    per_second: int | None = None
+    per_hour: int | None = None
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 30.0) -> SMTPSender:
         """``smtp://[user:pass@]host:port``, ``smtp+starttls://…`` or ``smtps://…``;
-        ``?verify=0`` accepts a relay's self-signed certificate."""
-        shown = _redacted(url)
+        ``?verify=0`` accepts a relay's self-signed certificate, ``?per_second=10``
+        and ``&per_hour=20000`` limit how fast messages go to it."""
+        shown = redacted_url(url)
         parts = urlsplit(url)
         if parts.scheme not in DEFAULT_PORTS:
             raise ValueError(
@@ -87,9 +112,11 @@ class SMTPSender:
         except ValueError:
             raise ValueError(f"SMTP URL {shown!r} has an invalid port") from None
         query = parse_qs(parts.query, keep_blank_values=True)
-        unknown = sorted(set(query) - {"verify"})
+        unknown = sorted(set(query) - set(_OPTIONS))
         if unknown:
-            raise ValueError(f"SMTP URL {shown!r}: unknown option {unknown[0]!r} (known: verify)")
+            raise ValueError(
+                f"SMTP URL {shown!r}: unknown option {unknown[0]!r} (known: {', '.join(_OPTIONS)})"
+            )
         verify = query.get("verify", ["1"])[-1].lower()
         if verify not in _YES + _NO:
             raise ValueError(f"SMTP URL {shown!r}: verify must be 1 or 0 (got {verify!r})")
@@ -101,6 +128,8 @@ class SMTPSender:
             password=unquote(parts.password) if parts.password else None,
             verify=verify in _YES,
             timeout=timeout,
+            per_second=_limit(query, "per_second", shown),
+            per_hour=_limit(query, "per_hour", shown),
         )
 
     @property
@@ -198,6 +227,10 @@ class SMTPConnection:
 
     If opening it fails, the rest of the session gets the same reply without
     trying again: a relay that is down would otherwise cost a timeout per message.
+
+    ``unavailable`` tells whether the last message was turned away before the relay
+    took its envelope (no connection, the connection closed, or a 4xx reply to MAIL
+    FROM): the relay could not take mail then, and another relay may.
     """
 
     def __init__(self, sender: SMTPSender) -> None:
@@ -205,6 +238,7 @@ class SMTPConnection:
         self.client: smtplib.SMTP | None = None
         self.connections = 0
         self.failure: Reply | None = None
+        self.unavailable = False
 
     def _open(self) -> smtplib.SMTP | Reply:
         if self.client is not None:
@@ -227,8 +261,10 @@ class SMTPConnection:
                 self.client.close()
             self.client = None
 
-    def send(self, from_addr: str, to_addr: str, data: bytes) -> Reply:
-        """One SMTP transaction; the reply that ended it, never an exception."""
+    def send(self, from_addr: str, to_addr: str, data: bytes, admit: Admit | None = None) -> Reply:
+        """One SMTP transaction; the reply that ended it, never an exception (but
+        what ``admit`` raises)."""
+        self.unavailable = self.failure is not None
         if self.failure is not None:
             return self.failure
         sender, recipient = addr_spec(from_addr), addr_spec(to_addr)
@@ -236,12 +272,19 @@ class SMTPConnection:
             reused = self.client is not None
             client = self._open()
             if isinstance(client, Reply):
+                self.unavailable = True
                 return client
+            if admit is not None:
+                # Once connected: the token is spent as the message goes, not while
+                # a connection is set up, and not at all for a relay that is down.
+                admit(self.sender)
+                admit = None
             try:
                 return self._transaction(client, sender, recipient, data)
             except _Stale as stale:
                 self._drop()
                 if not reused:
+                    self.unavailable = True
                     return stale.reply
                 # A kept connection the server closed while idle: nothing of this
                 # message was sent, so one fresh connection may carry it.
@@ -266,6 +309,7 @@ class SMTPConnection:
             if code == 421:
                 raise _Stale(_reply(code, msg))
             if code != 250:
+                self.unavailable = 400 <= code < 500
                 return self._failed(code, msg)
             code, msg = client.rcpt(recipient)
             if code not in (250, 251):

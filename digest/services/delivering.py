@@ -4,47 +4,35 @@ and record every attempt.
 Exactly-once rests on two things: a delivery is claimed by a conditional update
 (only one worker can move it from queued/deferred to sending), and its outcome is
 recorded only while it is still that worker's claim (row locked, still 'sending'),
-in the same transaction as the sent-ledger. Outcomes are recorded in small groups,
-a fixed number of statements per group.
+in the same transaction as the sent-ledger (digest/services/recording.py). Outcomes
+are recorded in small groups, a fixed number of statements per group.
+
+Each message keeps within the sending limits (digest/services/throttling.py), and
+after each group the circuit breaker (digest/services/breaker.py) may stop the batch.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
-from digest.db.bulk import insert_rows, update_rows
 from digest.db.engine import unit_of_work
-from digest.db.models import (
-    Delivery,
-    DeliveryAttempt,
-    Digest,
-    DigestArticle,
-    SentArticle,
-    Subscriber,
-    Suppression,
-    UTCDateTime,
-    id_in,
-    table_of,
-)
+from digest.db.models import Delivery, Digest, Subscriber, id_in
 from digest.domain import delivery as rules
-from digest.domain.consent import address_hash
-from digest.domain.delivery import Reply
-from digest.mail.sender import Sender
-from digest.services import metrics
+from digest.mail.sender import Connection, Sender
+from digest.services import breaker
 from digest.services.building import Built
 from digest.services.composing import contents
 from digest.services.outgoing import Outgoing, outgoing_for
+from digest.services.recording import Attempt, Postponement, record
 from digest.services.suppressing import suppressed_among
+from digest.services.throttling import Postponed, Throttle
 
 Clock = Callable[[], datetime]
 # A claim older than this is taken to belong to a worker that died mid-send.
@@ -67,6 +55,17 @@ class SendReport:
     failed: int = 0
     not_claimed: int = 0
     outcomes: dict[int, str] = field(default_factory=dict)
+
+    def count(self, statuses: dict[int, str]) -> None:
+        """Add recorded outcomes (each delivery's new status) to the report."""
+        for delivery_id, status in statuses.items():
+            self.outcomes[delivery_id] = status
+            if status == rules.SENT:
+                self.sent += 1
+            elif status == rules.DEFERRED:
+                self.deferred += 1
+            elif status == rules.FAILED:
+                self.failed += 1
 
 
 def claim(session: Session, ids: list[int], now: datetime) -> list[int]:
@@ -155,161 +154,6 @@ def prepare_built(
     ]
 
 
-def _insert(session: Session) -> Callable[..., Any]:
-    """The dialect's INSERT, which has ON CONFLICT DO NOTHING."""
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def _suppress(session: Session, email: str, reason: str, detail: str, now: datetime) -> None:
-    session.execute(
-        _insert(session)(Suppression)
-        .values(
-            email_hash=address_hash(email),
-            email=email,
-            reason=reason,
-            detail=detail,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["email_hash"])
-    )
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What happened to one claimed delivery: the relay's reply, or why it was not
-    sent at all; ``seconds`` is how long the relay took, when it was asked."""
-
-    delivery_id: int
-    reply: Reply | None
-    blocked: str | None = None
-    seconds: float | None = None
-
-
-def record(
-    session: Session, attempts: list[Attempt], settings: Settings, now: datetime
-) -> dict[int, str]:
-    """Store the outcomes of several attempts and move their deliveries, with a fixed
-    number of statements whatever their number; returns each delivery's new status
-    ('lost-claim' for one that is no longer ours to record)."""
-    if not attempts:
-        return {}
-    ids = [a.delivery_id for a in attempts]
-    current = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Delivery.id,
-                Delivery.status,
-                Delivery.attempts,
-                Delivery.created_at,
-                Delivery.digest_id,
-                Delivery.subscriber_id,
-                Delivery.email,
-            )
-            .where(id_in(Delivery.id, ids))
-            .with_for_update()
-        )
-    }
-    statuses: dict[int, str] = {}
-    changes: list[dict[str, object]] = []
-    attempt_rows: list[dict[str, object]] = []
-    digest_changes: list[dict[str, object]] = []
-    sent_digests: dict[int, int] = {}  # digest id -> subscriber id
-    bounced: list[tuple[int, str, str]] = []
-    for attempt in attempts:
-        row = current.get(attempt.delivery_id)
-        if row is None or row.status != rules.SENDING:
-            statuses[attempt.delivery_id] = "lost-claim"
-            continue
-        reply = attempt.reply
-        count = row.attempts
-        change: dict[str, object] = {
-            "id": row.id,
-            "updated_at": now,
-            "claimed_at": None,
-            "next_attempt_at": None,
-            "sent_at": None,
-        }
-        if attempt.blocked is not None:
-            status, text = rules.FAILED, f"not sent: {attempt.blocked}"
-            change.update(last_code=None, last_enhanced_code=None)
-        else:
-            assert reply is not None
-            status, text, count = rules.outcome(reply), reply.text, count + 1
-            change.update(last_code=reply.code, last_enhanced_code=reply.enhanced_code)
-            attempt_rows.append(
-                {
-                    "delivery_id": row.id,
-                    "attempted_at": now,
-                    "outcome": status,
-                    "code": reply.code,
-                    "enhanced_code": reply.enhanced_code,
-                    "text": reply.text,
-                }
-            )
-        if status == rules.DEFERRED:
-            when = rules.next_attempt_at(
-                first_queued_at=row.created_at,
-                attempts=count,
-                now=now,
-                first_delay=settings.retry_first_delay,
-                max_age=settings.retry_max_age,
-            )
-            if when is None:
-                status, text = rules.FAILED, f"gave up after {count} attempts: {text}"
-            change["next_attempt_at"] = when
-        if status == rules.SENT:
-            change["sent_at"] = now
-            sent_digests[row.digest_id] = row.subscriber_id
-        elif status == rules.FAILED:
-            digest_changes.append({"id": row.digest_id, "status": "failed", "reason": text})
-            if reply is not None and rules.is_hard_bounce(reply):
-                bounced.append((row.subscriber_id, row.email, reply.text))
-        change.update(status=status, attempts=count, last_text=text)
-        changes.append(change)
-        statuses[row.id] = status
-    update_rows(session, table_of(Delivery), changes)
-    insert_rows(session, table_of(DeliveryAttempt), attempt_rows)
-    if sent_digests:
-        _insert_ledger(session, list(sent_digests), now)
-        session.execute(update(Digest).where(id_in(Digest.id, sent_digests)).values(status="sent"))
-    update_rows(session, table_of(Digest), digest_changes)
-    for subscriber_id, email, text in bounced:
-        _suppress(session, email, "hard_bounce", text, now)
-        session.execute(
-            update(Subscriber)
-            .where(Subscriber.id == subscriber_id, Subscriber.status == "active")
-            .values(status="bounced")
-        )
-    # Last, so the shared totals stay locked for the shortest time.
-    outcomes = Counter(statuses.values())
-    metrics.add(
-        session,
-        {
-            **{metrics.digests(s): outcomes[s] for s in (rules.SENT, rules.DEFERRED, rules.FAILED)},
-            **metrics.latencies(a.seconds for a in attempts if a.seconds is not None),
-        },
-    )
-    return statuses
-
-
-def _insert_ledger(session: Session, digest_ids: list[int], now: datetime) -> None:
-    """The sent-ledger rows of the digests just sent: every article each one carried,
-    copied inside the database in one statement."""
-    ledger = table_of(SentArticle)
-    rows = (
-        select(Digest.subscriber_id, DigestArticle.article_id, Digest.id, literal(now, UTCDateTime))
-        .join(Digest, Digest.id == DigestArticle.digest_id)
-        .where(id_in(DigestArticle.digest_id, digest_ids))
-    )
-    session.execute(
-        _insert(session)(ledger)
-        .from_select(["subscriber_id", "article_id", "digest_id", "sent_at"], rows)
-        .on_conflict_do_nothing()
-    )
-
-
 def send_deliveries(
     database_url: str, ids: list[int], settings: Settings, sender: Sender, clock: Clock
 ) -> SendReport:
@@ -330,42 +174,64 @@ def send_deliveries(
 def send_outgoing(
     database_url: str, outgoing: list[Outgoing], settings: Settings, sender: Sender, clock: Clock
 ) -> SendReport:
-    """Send claimed, rendered deliveries over one connection and record the outcomes
-    in groups as the relay answers."""
+    """Send claimed, rendered deliveries over one connection, within the sending
+    limits, and record the outcomes in groups as the relay answers. Once sending is
+    paused (by an operator or the circuit breaker, seen after each group) or Redis
+    cannot tell the limits, the rest of the batch goes back to deferred unsent."""
     report = SendReport()
+    throttle = Throttle(settings)
     pending: list[Attempt] = []
     oldest = 0.0
+    held: Postponement | None = None  # once set, why the rest of the batch waits
 
     def flush() -> None:
+        nonlocal held
         if not pending:
             return
         with unit_of_work(database_url) as session:
-            statuses = record(session, pending, settings, clock())
+            now = clock()
+            statuses = record(session, pending, settings, now)
+            stop = breaker.check(session, settings, now)
         pending.clear()
-        for delivery_id, status in statuses.items():
-            report.outcomes[delivery_id] = status
-            if status == rules.SENT:
-                report.sent += 1
-            elif status == rules.DEFERRED:
-                report.deferred += 1
-            elif status == rules.FAILED:
-                report.failed += 1
+        report.count(statuses)
+        if stop is not None and held is None:
+            held = Postponement(stop, now)
 
     try:
         with sender.session() as conn:
             for item in outgoing:
-                reply, seconds = None, None
-                if item.data is not None:
-                    started = time.perf_counter()
-                    sender_addr = item.return_path or settings.from_address
-                    reply = conn.send(sender_addr, item.to_addr, item.data)
-                    seconds = time.perf_counter() - started
+                if held is not None:
+                    attempt = Attempt(item.delivery_id, None, postponed=held)
+                else:
+                    attempt = _attempt(conn, item, settings, throttle, clock)
+                    if throttle.unreachable:  # no more without the limits
+                        held = attempt.postponed
                 if not pending:
                     oldest = time.monotonic()
-                pending.append(Attempt(item.delivery_id, reply, item.blocked, seconds))
+                pending.append(attempt)
                 if len(pending) >= RECORD_EVERY or time.monotonic() - oldest >= RECORD_WITHIN:
                     flush()
     finally:
         # Whatever stopped the loop, what the relay already answered is recorded.
         flush()
     return report
+
+
+def _attempt(
+    conn: Connection, item: Outgoing, settings: Settings, throttle: Throttle, clock: Clock
+) -> Attempt:
+    """Hand one delivery to the relay once the sending limits let it go; or why it
+    is not sent (blocked) or not yet (postponed)."""
+    if item.data is None:
+        return Attempt(item.delivery_id, None, item.blocked)
+    admission = throttle.admission(item.to_addr)
+    started = time.perf_counter()
+    try:
+        reply = conn.send(
+            item.return_path or settings.from_address, item.to_addr, item.data, admission
+        )
+    except Postponed as kept:
+        until = clock() + timedelta(seconds=kept.wait)
+        return Attempt(item.delivery_id, None, postponed=Postponement(kept.reason, until))
+    seconds = time.perf_counter() - started - admission.slept
+    return Attempt(item.delivery_id, reply, seconds=seconds)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from digest.config import Settings, secret_key
 from digest.db.models import (
     Article,
+    BounceEvent,
     Consent,
     Delivery,
     DeliveryAttempt,
@@ -138,6 +139,8 @@ def export(session: Session, sub: Subscriber) -> dict[str, Any]:
                     "message_id": deliveries[d.id].message_id,
                     "status": deliveries[d.id].status,
                     "sent_at": _iso(deliveries[d.id].sent_at),
+                    "bounce_kind": deliveries[d.id].bounce_kind,
+                    "bounced_at": _iso(deliveries[d.id].bounced_at),
                     "attempts": [
                         {
                             "at": _iso(a.attempted_at),
@@ -152,6 +155,28 @@ def export(session: Session, sub: Subscriber) -> dict[str, Any]:
             for d in digests
         ],
         "articles_received": [{"url": url, "sent_at": _iso(at)} for url, at in sent],
+        "bounces": [
+            {
+                "received_at": _iso(e.received_at),
+                "kind": e.kind,
+                "status": e.status,
+                "recipient": e.recipient,
+                "diagnostic": e.diagnostic,
+                "reporter": e.reporter,
+                "source": e.source,
+                "matched_by": e.matched_by,
+                "outcome": e.outcome,
+            }
+            for e in session.scalars(
+                select(BounceEvent)
+                # Also reports that named the address before it was a subscriber's.
+                .where(
+                    (BounceEvent.subscriber_id == sub.id)
+                    | (func.lower(BounceEvent.recipient) == sub.email.lower())
+                )
+                .order_by(BounceEvent.received_at, BounceEvent.id)
+            )
+        ],
     }
 
 
@@ -164,6 +189,11 @@ def erase(session: Session, sub: Subscriber, now: datetime) -> None:
     # Explicit deletes, children first: the same on every database, whatever its
     # foreign-key enforcement.
     for statement in (
+        # Also the reports that named the address but matched no subscriber then.
+        delete(BounceEvent).where(
+            (BounceEvent.subscriber_id == sid)
+            | (func.lower(BounceEvent.recipient) == email.lower())
+        ),
         delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(delivery_ids)),
         delete(Delivery).where(Delivery.subscriber_id == sid),
         delete(SentArticle).where(SentArticle.subscriber_id == sid),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from digest.db.models import Delivery, DeliveryAttempt, Digest, Feed, Subscriber
 from digest.domain import delivery as rules
-from digest.services.controls import sending_paused
+from digest.services.controls import pause_state
 
 OUTCOMES = ("sent", "deferred", "failed", "bounced", "skipped")
 
@@ -56,17 +56,23 @@ def list_deliveries(
 
 
 def counts(session: Session) -> dict[str, Any]:
-    """Subscribers and deliveries by status, and whether sending is paused."""
+    """Subscribers and deliveries by status, and whether sending is paused: since
+    when, by whom (an operator, or the circuit breaker) and, when it paused by
+    itself, why."""
     subscribers = dict(
         session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all()
     )
     deliveries = dict(
         session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
     )
+    pause = pause_state(session)
     return {
         "subscribers": {k: int(v) for k, v in sorted(subscribers.items())},
         "deliveries": {k: int(v) for k, v in sorted(deliveries.items())},
-        "sending_paused": sending_paused(session),
+        "sending_paused": pause.paused,
+        "sending_paused_by": pause.by,
+        "sending_paused_at": pause.at,
+        "sending_paused_reason": pause.reason,
     }
 
 
@@ -98,7 +104,8 @@ def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict
     - ``failed``: deliveries that are failed and failed that day (``updated_at``),
       other than hard bounces: 5xx replies, retries given up, addresses blocked at
       send time;
-    - ``bounced``: deliveries that are failed with a hard bounce (5xx, 5.1.x) that day;
+    - ``bounced``: deliveries that are failed with a hard bounce (5xx, 5.1.x) that day,
+      and deliveries the relay accepted whose hard bounce came back that day;
     - ``skipped``: digests recorded as skipped that day (nothing new, or the
       subscriber could not be mailed), by when that was decided.
 
@@ -156,6 +163,20 @@ def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict
     ).all()
     add("failed", [(day, total - (bounced or 0)) for day, total, bounced in failures])
     add("bounced", [(day, bounced) for day, _, bounced in failures])
+    bounced_day = _day(session, Delivery.bounced_at)
+    add(
+        "bounced",
+        session.execute(
+            select(bounced_day, func.count())
+            .where(
+                Delivery.status == rules.SENT,  # a failed one is counted above
+                Delivery.bounce_kind == "hard",
+                Delivery.bounced_at >= first,
+                Delivery.bounced_at < end,
+            )
+            .group_by(bounced_day)
+        ),
+    )
     decided = func.coalesce(Digest.built_at, Digest.created_at)
     skipped_day = _day(session, decided)
     add(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from digest.db.bulk import upsert_insert
 from digest.db.models import Suppression
 from digest.domain.consent import address_hash
 
@@ -25,6 +26,31 @@ def suppressed_among(session: Session, emails: Iterable[str]) -> set[str]:
 
 def suppression_of(session: Session, email: str) -> Suppression | None:
     return session.scalar(select(Suppression).where(Suppression.email_hash == address_hash(email)))
+
+
+def suppress(
+    session: Session, email: str, reason: str, detail: str, now: datetime, *, graver: bool = False
+) -> None:
+    """Add ``email`` to the list. An address already on it keeps its first reason,
+    unless ``graver``: then the new reason replaces any but an erasure or another of
+    the same (a complaint outranks a bounce an operator might lift)."""
+    statement = upsert_insert(session)(Suppression).values(
+        email_hash=address_hash(email),
+        email=email,
+        reason=reason,
+        detail=detail,
+        created_at=now,
+    )
+    if graver:
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["email_hash"],
+                set_={"reason": reason, "detail": detail},
+                where=Suppression.reason.not_in(("erased", reason)),
+            )
+        )
+    else:
+        session.execute(statement.on_conflict_do_nothing(index_elements=["email_hash"]))
 
 
 def suppress_erased(session: Session, email: str, now: datetime) -> None:

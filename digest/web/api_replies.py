@@ -82,6 +82,10 @@ class DigestDelivery(BaseModel):
     message_id: str
     status: str
     sent_at: datetime | None
+    bounce_kind: str | None = Field(
+        description="hard, soft or complaint: what came back after the relay accepted it"
+    )
+    bounced_at: datetime | None
     attempts: list[Attempt]
 
 
@@ -102,6 +106,18 @@ class Received(BaseModel):
     sent_at: datetime | None
 
 
+class BounceRecord(BaseModel):
+    received_at: datetime | None
+    kind: str = Field(description="hard, soft, complaint or auto-reply")
+    status: str | None
+    recipient: str | None
+    diagnostic: str | None
+    reporter: str | None
+    source: str = Field(description="how it arrived: smtp, lmtp, mailbox or import")
+    matched_by: str = Field(description="verp, header, message-id or recipient")
+    outcome: str = Field(description="what the bounce policy did")
+
+
 class SuppressedAs(BaseModel):
     id: int
     reason: str
@@ -117,6 +133,7 @@ class SubscriberDetail(BaseModel):
     consents: list[ConsentRecord]
     digests: list[DigestRecord]
     articles_received: list[Received]
+    bounces: list[BounceRecord]
     suppression: SuppressedAs | None
 
 
@@ -255,3 +272,8 @@ class Stats(BaseModel):
     subscribers: dict[str, int]
     deliveries: dict[str, int]
     sending_paused: bool
+    sending_paused_reason: str | None = Field(
+        None,
+        description="why sending paused by itself (the circuit breaker); left out otherwise",
+        exclude_if=lambda reason: reason is None,
+    )

@@ -38,7 +38,7 @@ Frequency = Literal["daily", "weekly"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
 DeliveryStatus = Literal["queued", "sending", "sent", "deferred", "failed"]
-Reason = Literal["manual", "operator", "complaint", "hard_bounce"]
+Reason = Literal["manual", "operator", "complaint", "hard_bounce", "soft_bounce"]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 DEFAULT_LIMIT = PAGE_SIZE
 

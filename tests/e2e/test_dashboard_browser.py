@@ -112,7 +112,7 @@ def test_the_dashboard_chart_draws_the_seeded_outcomes_under_the_csp(  # type: i
                 assert dataset["painted"] > 50, dataset  # its bars are on the canvas
             assert len({d["colour"] for d in datasets}) == 5
             seeded_total = sum(d[kind] for d in seeded.days for kind in reporting.OUTCOMES)
-            assert sum(sum(d["data"]) for d in datasets) == seeded_total == 14
+            assert sum(sum(d["data"]) for d in datasets) == seeded_total == 15
 
             # The numbers are also a table, for readers without scripts.
             page.get_by_text("The numbers per day").click()

@@ -27,7 +27,7 @@ from digest.services.management.base import (
 from digest.services.suppressing import suppression_of
 from digest.services.unsubscribing import unsubscribe
 
-SUPPRESSION_REASONS = ("manual", "operator", "complaint", "hard_bounce")
+SUPPRESSION_REASONS = ("manual", "operator", "complaint", "hard_bounce", "soft_bounce")
 
 
 @dataclass(frozen=True)

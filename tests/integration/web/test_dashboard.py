@@ -86,6 +86,7 @@ class Seeder:
         sent_at: datetime | None = None,
         attempts: Sequence[tuple[datetime, str, str]] = (),
         last: str | None = None,
+        bounce: tuple[str, datetime] | None = None,
     ) -> int:
         """A delivery last changed at ``at``, with attempts (time, outcome, reply)."""
         sub_id = self.subscriber()
@@ -106,6 +107,8 @@ class Seeder:
                 last_code=code,
                 last_enhanced_code=reply.split()[1] if code else None,
                 last_text=reply,
+                bounce_kind=bounce[0] if bounce else None,
+                bounced_at=bounce[1] if bounce else None,
             )
             s.add(row)
             s.flush()
@@ -150,9 +153,11 @@ def seed(db_url: str, world: Any, now: datetime) -> Seeded:
             (busy + 9 * h, "sent", "250 2.0.0 queued"),
         ],
     )
-    seeder.delivery("sent", busy + 8 * h, sent_at=busy + 8 * h)
+    # Accepted on the busy day, its hard bounce back on the bad day; a soft one's is
+    # not a bounce for the chart.
+    seeder.delivery("sent", busy + 8 * h, sent_at=busy + 8 * h, bounce=("hard", bad + 2 * h))
     last_second = busy + timedelta(hours=23, minutes=59, seconds=59)
-    seeder.delivery("sent", last_second, sent_at=last_second)
+    seeder.delivery("sent", last_second, sent_at=last_second, bounce=("soft", bad + 3 * h))
     seeder.digest(seeder.subscriber(), "skipped", busy + 7 * h)
     # A bad day: a refusal, a hard bounce, a retry given up after a deferral.
     seeder.delivery("failed", bad + 8 * h, attempts=[(bad + 8 * h, "failed", ERROR_TEXTS[0])])
@@ -206,7 +211,7 @@ def seed(db_url: str, world: Any, now: datetime) -> Seeded:
     seen = {
         first: {"sent": 1},
         busy: {"sent": 3, "deferred": 1, "skipped": 1},
-        bad: {"deferred": 1, "failed": 2, "bounced": 1, "skipped": 2},
+        bad: {"deferred": 1, "failed": 2, "bounced": 2, "skipped": 2},
         today: {"sent": 1, "deferred": 1},
     }
     days = []
@@ -223,7 +228,7 @@ def test_daily_outcomes_count_each_utc_day_with_a_fixed_number_of_queries(world,
     with counting(db_url) as statements, unit_of_work(db_url) as s:
         days = reporting.daily_outcomes(s, NOW)
     assert days == seeded.days
-    assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == 4
+    assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == 5
     with unit_of_work(db_url) as s:
         assert reporting.daily_outcomes(s, NOW, days=1) == seeded.days[-1:]
         assert reporting.queued_now(s) == {"planned": 1, "queued": 1, "sending": 1, "deferred": 2}

@@ -1,0 +1,138 @@
+"""``digest bounces``: take in bounces and complaints from files, from the bounce
+domain's mail (an SMTP or LMTP server), or from a mailbox; list what came in."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from digest import cli_support as support
+from digest.db.engine import unit_of_work
+
+
+@click.group()
+def bounces() -> None:
+    """Bounces and complaints: import, receive, poll, list."""
+
+
+@bounces.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@support.now_option
+def bounces_import(paths: tuple[Path, ...], now: datetime | None) -> None:
+    """Take in the messages in PATHS: .eml files, mbox files, maildirs or folders of
+    .eml files. Importing the same messages again changes nothing."""
+    from digest.bounces.sources import iter_messages
+    from digest.services.bounce_intake import import_messages
+    from digest.services.bouncing import IntakeReport
+
+    current = support.settings()
+    url = support.database(current)
+    moment = now or datetime.now(UTC)
+    total = IntakeReport()
+    for path in paths:
+        try:
+            report = import_messages(url, current, iter_messages(path), moment)
+        except OSError as exc:
+            raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
+        click.echo(f"{path}: {report.summary()}")
+        total.merge(report)
+    if len(paths) > 1:
+        click.echo(f"in all: {total.summary()}")
+
+
+@bounces.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=2525, show_default=True, type=int, help="Port to listen on.")
+@click.option("--lmtp", is_flag=True, help="Speak LMTP (for a local mail server) instead of SMTP.")
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    help="Accept mail for this domain only (repeatable); default: the domain of "
+    "DIGEST_BOUNCE_ADDRESS, or any domain when it is not set.",
+)
+def bounces_serve(host: str, port: int, lmtp: bool, domains: tuple[str, ...]) -> None:
+    """Receive bounces and complaints by SMTP (or LMTP) and act on them at once."""
+    from digest.mail.receiver import BounceReceiver
+    from digest.services.bounce_intake import receive
+
+    current = support.settings()
+    url = support.database(current)
+    if not domains and current.bounce_address is not None:
+        domains = (current.bounce_address.rpartition("@")[2],)
+    source = "lmtp" if lmtp else "smtp"
+
+    def take(data: bytes, recipient: str) -> None:
+        taken = receive(
+            url, current, data, source=source, now=datetime.now(UTC), envelope_to=recipient
+        )
+        for item in taken:
+            if not item.duplicate:
+                click.echo(
+                    f"{item.kind} {item.recipient or '(no recipient)'} "
+                    f"[{item.matched_by}]: {item.outcome}"
+                )
+
+    server = BounceReceiver(take, host=host, port=port, domains=domains, lmtp=lmtp)
+    try:
+        server.start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    accepted = ", ".join(domains) if domains else "any domain"
+    click.echo(f"receiving bounces by {source.upper()} on {host}:{port} for {accepted}")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+        click.echo(f"stopped after {server.bounce_handler.received} messages")
+
+
+@bounces.command("list")
+@click.option("--email", default="", help="Only the events of this subscriber.")
+@click.option("--kind", type=click.Choice(["hard", "soft", "complaint", "auto-reply"]))
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+def bounces_list(email: str, kind: str | None, limit: int) -> None:
+    """The latest bounce events: when, kind, recipient, how matched, what was done."""
+    from digest.services.bounce_intake import latest_events
+
+    current = support.settings()
+    with unit_of_work(support.database(current)) as session:
+        rows = latest_events(session, email=email or None, kind=kind, limit=limit)
+        for event in rows:
+            click.echo(
+                f"{event.received_at:%Y-%m-%d %H:%M} {event.kind:<10} "
+                f"{event.recipient or '-':<40} {event.status or '-':<7} "
+                f"[{event.matched_by}] {event.outcome}"
+            )
+    if not rows:
+        click.echo("no bounce events", err=True)
+
+
+@bounces.command("poll")
+def bounces_poll() -> None:
+    """Read the bounce mailbox (DIGEST_BOUNCE_MAILBOX_URL) once, as beat does every
+    DIGEST_BOUNCE_POLL_INTERVAL seconds."""
+    from digest.bounces.mailbox import MailboxError
+    from digest.services.bounce_intake import poll_mailbox
+
+    current = support.settings()
+    url = support.database(current)
+    try:
+        polled = poll_mailbox(url, current, lambda: datetime.now(UTC))
+    except MailboxError as exc:
+        raise click.ClickException(str(exc)) from None
+    if polled is None:
+        raise click.ClickException("no bounce mailbox: set DIGEST_BOUNCE_MAILBOX_URL")
+    left = f", {polled.left} left for the next poll" if polled.left else ""
+    click.echo(f"fetched {polled.fetched}{left}: {polled.intake.summary()}")
+    for error in polled.errors:
+        click.echo(f"kept in the mailbox: {error}", err=True)
+    if polled.failed:
+        raise SystemExit(1)

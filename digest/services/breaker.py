@@ -1,0 +1,79 @@
+"""The circuit breaker: sending pauses by itself when the relays' latest answers say
+that sending on would hurt.
+
+Most attempts throttled (421, or an enhanced 4.7.x code) means receivers are limiting
+us; many permanent failures (5xx) mean a bad list or a block. Each further message
+would cost the sending domain reputation, so every worker stops, the deliveries it
+still holds go back to deferred unsent, and an operator resumes once the cause is
+dealt with. The attempts judged are the latest ones in ``delivery_attempts``, shared
+by all workers; those made before the last resume no longer count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.config import Settings
+from digest.db.models import DeliveryAttempt
+from digest.services.controls import breaker_after, pause_state, pause_unless_paused
+
+BREAKER = "circuit breaker"  # who paused sending, as the dashboard shows it
+
+Answer = tuple[int | None, str | None]  # an attempt's reply code and enhanced code
+
+
+def is_throttled(code: int | None, enhanced_code: str | None) -> bool:
+    """A receiver asking us to slow down: 421, or a 4.7.x (e.g. 4.7.0 rate limited)."""
+    return code == 421 or (enhanced_code or "").startswith("4.7.")
+
+
+def is_refused(code: int | None) -> bool:
+    """A permanent failure: a 5xx reply."""
+    return code is not None and 500 <= code < 600
+
+
+def verdict(answers: Sequence[Answer], settings: Settings) -> str | None:
+    """Why sending must pause, judging ``answers`` (the latest attempts); None when
+    there are too few of them or their shares stay under the thresholds."""
+    total = len(answers)
+    if total < settings.breaker_min_attempts:
+        return None
+    throttled = sum(1 for code, enhanced in answers if is_throttled(code, enhanced))
+    refused = sum(1 for code, _ in answers if is_refused(code))
+    share = settings.breaker_throttle_share
+    if share and throttled >= share * total:
+        return f"{BREAKER}: {throttled} of the last {total} attempts were throttled (421 / 4.7.x)"
+    share = settings.breaker_failure_share
+    if share and refused >= share * total:
+        return f"{BREAKER}: {refused} of the last {total} attempts failed permanently (5xx)"
+    return None
+
+
+def latest_answers(session: Session, settings: Settings) -> list[Answer]:
+    """The latest ``breaker_window`` attempts since sending last resumed, newest first."""
+    rows = session.execute(
+        select(DeliveryAttempt.code, DeliveryAttempt.enhanced_code)
+        .where(DeliveryAttempt.id > breaker_after(session))
+        .order_by(DeliveryAttempt.id.desc())
+        .limit(settings.breaker_window)
+    )
+    return [(code, enhanced) for code, enhanced in rows]
+
+
+def check(session: Session, settings: Settings, now: datetime) -> str | None:
+    """Run after each group of attempts is recorded: why the send loop must stop now
+    (sending was paused, or this check pauses it), or None to go on."""
+    state = pause_state(session)
+    if state.paused:
+        return f"sending paused: {state.reason or 'by ' + (state.by or 'an operator')}"
+    if not (settings.breaker_throttle_share or settings.breaker_failure_share):
+        return None
+    reason = verdict(latest_answers(session, settings), settings)
+    if reason is None:
+        return None
+    pause_unless_paused(session, reason, BREAKER, now)
+    return f"sending paused: {reason}"
