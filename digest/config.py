@@ -18,14 +18,18 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-
-
-class ConfigError(ValueError):
-    """A ``DIGEST_*`` variable holds a value that cannot be used."""
+from digest.config_dkim import DKIM_MIN_KEY_BITS as DKIM_MIN_KEY_BITS
+from digest.config_dkim import load_dkim_key as load_dkim_key
+from digest.config_parsing import ConfigError as ConfigError
+from digest.config_parsing import dns_name as _dns_name
+from digest.config_sending import RATE_PERIODS as RATE_PERIODS
+from digest.config_sending import DomainLimit as DomainLimit
+from digest.config_sending import Rate as Rate
+from digest.config_sending import domain_limits_setting as _domain_limits
+from digest.config_sending import share_setting as _share
+from digest.config_sending import smtp_urls_setting as _smtp_url
+from digest.config_sending import split_smtp_urls as split_smtp_urls
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -85,38 +89,6 @@ def _branding(get: Callable[[str], str | None]) -> Branding:
         raise ConfigError(f"DIGEST_ACCENT_COLOR must look like #1d4ed8 (got {accent!r})")
     postal = " ".join((get("DIGEST_POSTAL_ADDRESS") or "").split())
     return Branding(site_name, logo_url, accent.lower(), postal)
-
-
-# A sending limit's period, as written after the slash: per second or per hour.
-RATE_PERIODS = {"s": 1, "h": 3600}
-
-
-@dataclass(frozen=True)
-class Rate:
-    """At most ``count`` messages in any ``seconds``."""
-
-    count: int
-    seconds: int
-
-    def __str__(self) -> str:
-        unit = {v: k for k, v in RATE_PERIODS.items()}.get(self.seconds)
-        return f"{self.count}/{unit}" if unit else f"{self.count} per {self.seconds} s"
-
-
-@dataclass(frozen=True)
-class DomainLimit:
-    """The pace at which recipients at ``domain`` may be sent to, whatever the relay."""
-
-    domain: str
-    rate: Rate
-
-    def __str__(self) -> str:
-        return f"{self.domain} {self.rate}"
-
-
-def split_smtp_urls(raw: str) -> tuple[str, ...]:
-    """The relay URLs in a ``DIGEST_SMTP_URL`` value, separated by commas or spaces."""
-    return tuple(url for url in re.split(r"[\s,]+", raw.strip()) if url)
 
 
 @dataclass(frozen=True)
@@ -206,26 +178,11 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-# A DNS name in ASCII (internationalised labels as their xn-- form).
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
 # A dot-atom local part (RFC 5322) in ASCII.
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-DKIM_MIN_KEY_BITS = 1024
 # A VERP token is at most 26 characters (see digest/mail/verp.py); with '+' the local
 # part must stay within SMTP's 64 octets.
 _BOUNCE_LOCAL_MAX = 64 - 27
-
-
-def _dns_name(name: str, raw: str, example: str = "a domain name like example.org") -> str:
-    value = raw.strip().rstrip(".").lower()
-    try:
-        value = value.encode("idna").decode("ascii")
-    except UnicodeError:
-        value = ""
-    if not _HOSTNAME.fullmatch(value):
-        raise ConfigError(f"{name} must be {example} (got {raw!r})")
-    return value
 
 
 def _dkim(get: Callable[[str], str | None]) -> tuple[str | None, str | None, Path | None]:
@@ -244,61 +201,6 @@ def _dkim(get: Callable[[str], str | None]) -> tuple[str | None, str | None, Pat
     key_file = Path(values[2]).expanduser()
     load_dkim_key(key_file)  # a key that cannot sign fails now, not at the first email
     return selector, domain, key_file
-
-
-def load_dkim_key(path: Path) -> RSAPrivateKey:
-    """The DKIM private key in ``path`` (PEM, PKCS#1 or PKCS#8, unencrypted, RSA of at
-    least 1024 bits); a :class:`ConfigError` naming ``DIGEST_DKIM_KEY_FILE`` otherwise.
-
-    Parsing costs tens of milliseconds; settings check the key and the signer then
-    uses it, so the parsed key is kept while the file is unchanged."""
-    try:
-        found = path.stat()
-        stamp: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
-    except OSError:
-        stamp = None  # reported by the read below
-    return _parsed_dkim_key(path, stamp)
-
-
-@lru_cache(maxsize=4)
-def _parsed_dkim_key(path: Path, stamp: tuple[int, int] | None) -> RSAPrivateKey:
-    # Imported here: only a process that signs pays for loading OpenSSL's bindings.
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    where = f"DIGEST_DKIM_KEY_FILE ({path})"
-    make_one = "make one with: openssl genrsa -out dkim.pem 2048"
-    try:
-        pem = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"{where} cannot be read: {exc.strerror or exc}. Point it at the PEM file of "
-            "the DKIM private key, readable by the workers and the web process."
-        ) from None
-    if b"PRIVATE KEY-----" not in pem:
-        raise ConfigError(f"{where} holds no PEM private key; {make_one}")
-    try:
-        key = load_pem_private_key(pem, password=None)
-    except TypeError:
-        raise ConfigError(
-            f"{where} holds an encrypted key; signing needs it unencrypted "
-            "(openssl pkey -in encrypted.pem -out dkim.pem)"
-        ) from None
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise ConfigError(f"{where} holds a key that cannot be read ({exc}); {make_one}") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        kind = type(key).__name__.removesuffix("PrivateKey")
-        raise ConfigError(
-            f"{where} holds a key of type {kind}; DKIM signing here is rsa-sha256, which "
-            f"every receiver checks: {make_one}"
-        )
-    if key.key_size < DKIM_MIN_KEY_BITS:
-        raise ConfigError(
-            f"{where} holds a {key.key_size}-bit key; receivers ignore RSA keys under "
-            f"{DKIM_MIN_KEY_BITS} bits: {make_one}"
-        )
-    return key
 
 
 def _bounce_address(raw: str) -> str | None:
@@ -329,59 +231,6 @@ def _mailbox_url(raw: str) -> str | None:
         MailboxConfig.from_url(value)
     except ValueError as exc:
         raise ConfigError(f"DIGEST_BOUNCE_MAILBOX_URL: {exc}") from None
-    return value
-
-
-def _smtp_url(raw: str) -> str | None:
-    """``DIGEST_SMTP_URL`` with every relay URL in it checked, or None when unset."""
-    # The sender's own parser, so that what passes here is what the workers can use.
-    from digest.mail.sender import SMTPSender
-
-    urls = split_smtp_urls(raw)
-    for url in urls:
-        try:
-            SMTPSender.from_url(url)
-        except ValueError as exc:
-            raise ConfigError(f"DIGEST_SMTP_URL: {exc}") from None
-    return raw.strip() if urls else None
-
-
-_DOMAIN_LIMIT = re.compile(r"(?P<domain>[^=\s]+)\s*=\s*(?P<count>\d+)\s*/\s*(?P<unit>[a-z]+)")
-
-
-def _domain_limits(raw: str) -> tuple[DomainLimit, ...]:
-    """``DIGEST_DOMAIN_LIMITS``, e.g. ``gmail.com=20/s, outlook.com=1000/h``."""
-    limits: dict[tuple[str, int], DomainLimit] = {}
-    for entry in (e.strip() for e in raw.split(",")):
-        if not entry:
-            continue
-        found = _DOMAIN_LIMIT.fullmatch(entry.lower())
-        if not found or found["unit"] not in RATE_PERIODS or int(found["count"]) < 1:
-            raise ConfigError(
-                f"DIGEST_DOMAIN_LIMITS: {entry!r} is not a limit; write domain=count/s or "
-                "domain=count/h with a whole count of at least 1, e.g. gmail.com=20/s, "
-                "outlook.com=1000/h"
-            )
-        domain = _dns_name(f"DIGEST_DOMAIN_LIMITS ({entry!r})", found["domain"])
-        rate = Rate(int(found["count"]), RATE_PERIODS[found["unit"]])
-        if (domain, rate.seconds) in limits:
-            raise ConfigError(
-                f"DIGEST_DOMAIN_LIMITS: {entry!r} repeats the per-{found['unit']} limit of "
-                f"{domain} ({limits[domain, rate.seconds].rate}); keep one"
-            )
-        limits[domain, rate.seconds] = DomainLimit(domain, rate)
-    return tuple(limits.values())
-
-
-def _share(name: str, raw: str) -> float:
-    """A share between 0 and 1 (0: off), as a fraction (0.3) or a percentage (30%)."""
-    text = raw.strip()
-    try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a share like 0.3 or 30% (got {raw!r})") from None
-    if not 0 <= value <= 1:
-        raise ConfigError(f"{name} must be between 0 and 1, 0 to turn it off (got {raw!r})")
     return value
 
 

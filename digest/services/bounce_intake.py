@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import BounceEvent
-from digest.services.bouncing import IntakeReport, Taken, subscriber_by_address, take_in
+from digest.services.bounce_matching import subscriber_by_address
+from digest.services.bouncing import IntakeReport, Taken, take_in
 
 IMPORT_BATCH = 100  # messages per transaction of a file import
 

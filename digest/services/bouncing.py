@@ -15,8 +15,8 @@ The first two carry an HMAC under the secret key and the third is random, so a
 report that names one of them is about a message we sent. The bounce domain's
 receiver takes mail from anyone, though, and anyone can write a report naming an
 address: a report matched by the address alone is acted on only when we mailed that
-address in the :data:`RECENT_MAIL` before it arrived (not before the date it
-claims), else it is stored and nothing more.
+address in the ``RECENT_MAIL`` (:mod:`digest.services.bounce_matching`) before it
+arrived (not before the date it claims), else it is stored and nothing more.
 
 The policy (settings ``hard_bounce_limit``, ``soft_bounce_limit``,
 ``soft_bounce_days``):
@@ -44,7 +44,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
@@ -53,33 +53,16 @@ from sqlalchemy.orm import Session
 
 from digest.bounces.bounce import Bounce
 from digest.bounces.parse import parse_message
-from digest.config import Settings, secret_key
+from digest.config import Settings
 from digest.db.bulk import upsert_insert
-from digest.db.models import BounceEvent, Consent, Delivery, Subscriber, table_of
-from digest.mail.verp import delivery_of_token
+from digest.db.models import BounceEvent, Subscriber, table_of
+from digest.services.bounce_matching import TIED, UNMATCHED, Match, find, mailed_recently
 from digest.services.suppressing import suppress
 
 SOURCES = ("smtp", "lmtp", "mailbox", "import")
 ACTED_ON = ("hard", "soft", "complaint")
 # A delivery's bounce_kind keeps the gravest report about it.
 GRAVITY = {"soft": 1, "hard": 2, "complaint": 3}
-# A report matched by its address alone counts only if we mailed it this recently.
-RECENT_MAIL = timedelta(days=30)
-BY_VERP, BY_HEADER, BY_MESSAGE_ID, BY_RECIPIENT, UNMATCHED = (
-    "verp",
-    "header",
-    "message-id",
-    "recipient",
-    "none",
-)
-_TIED = (BY_VERP, BY_HEADER, BY_MESSAGE_ID)
-
-
-@dataclass(frozen=True)
-class Match:
-    how: str
-    delivery: Delivery | None = None
-    subscriber: Subscriber | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +203,7 @@ def _record(
         delivery.bounce_kind, delivery.bounced_at = bounce.kind, at
     if subscriber is None:
         outcome = "no subscriber matched"
-    elif match.how not in _TIED and not _mailed_recently(session, subscriber, now):
+    elif match.how not in TIED and not mailed_recently(session, subscriber, now):
         outcome = "no action: names the address only, and nothing was mailed to it lately"
     else:
         address = delivery.email if delivery is not None else subscriber.email
@@ -274,65 +257,6 @@ def _insert_event(
 
 def _cut(value: str | None, size: int) -> str | None:
     return value[:size] if value else value
-
-
-def find(session: Session, settings: Settings, bounce: Bounce) -> Match:
-    """The delivery and subscriber ``bounce`` is about (see the module docstring)."""
-    secret = secret_key(settings)
-    for how, ref in ((BY_VERP, bounce.verp_token), (BY_HEADER, bounce.delivery_ref)):
-        delivery_id = delivery_of_token(ref, secret) if ref else None
-        delivery = session.get(Delivery, delivery_id) if delivery_id else None
-        if delivery is not None:
-            return Match(how, delivery, session.get(Subscriber, delivery.subscriber_id))
-    message_id = _message_id(bounce.message_id)
-    if message_id is not None:
-        delivery = session.scalar(
-            select(Delivery)
-            .where(Delivery.message_id == message_id)
-            .order_by(Delivery.id.desc())
-            .limit(1)
-        )
-        if delivery is not None:
-            return Match(BY_MESSAGE_ID, delivery, session.get(Subscriber, delivery.subscriber_id))
-    subscriber = subscriber_by_address(session, bounce.recipient)
-    if subscriber is not None:
-        return Match(BY_RECIPIENT, None, subscriber)
-    return Match(UNMATCHED)
-
-
-def _message_id(value: str | None) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    return text if text.startswith("<") else f"<{text}>"
-
-
-def subscriber_by_address(session: Session, address: str | None) -> Subscriber | None:
-    """The subscriber with ``address``; reports lower-case addresses, so a subscriber
-    stored with capitals in the local part is found too."""
-    if not address or "@" not in address:
-        return None
-    exact = session.scalar(select(Subscriber).where(Subscriber.email == address))
-    if exact is not None:
-        return exact
-    return session.scalar(
-        select(Subscriber)
-        .where(func.lower(Subscriber.email) == address.lower())
-        .order_by(Subscriber.id)
-        .limit(1)
-    )
-
-
-def _mailed_recently(session: Session, subscriber: Subscriber, at: datetime) -> bool:
-    """Whether a digest or a confirmation email went to ``subscriber`` lately."""
-    since = at - RECENT_MAIL
-    digest = select(Delivery.id).where(
-        Delivery.subscriber_id == subscriber.id, Delivery.sent_at > since
-    )
-    confirmation = select(Consent.id).where(
-        Consent.subscriber_id == subscriber.id, Consent.confirmation_sent_at > since
-    )
-    return session.scalar(digest.union_all(confirmation).limit(1)) is not None
 
 
 def apply_policy(
