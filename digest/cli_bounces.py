@@ -95,7 +95,11 @@ def bounces_serve(host: str, port: int, lmtp: bool, domains: tuple[str, ...]) ->
 
 
 @bounces.command("list")
-@click.option("--email", default="", help="Only the events of this subscriber.")
+@click.option(
+    "--email",
+    default="",
+    help="Only the events about this address (its subscriber's, and reports naming it).",
+)
 @click.option("--kind", type=click.Choice(["hard", "soft", "complaint", "auto-reply"]))
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 def bounces_list(email: str, kind: str | None, limit: int) -> None:

@@ -50,11 +50,7 @@ def import_messages(
     batch: list[bytes] = []
 
     def flush() -> None:
-        part = IntakeReport()
-        with unit_of_work(database_url) as session:
-            for data in batch:
-                take_in(session, settings, data, source="import", now=now, report=part)
-        report.merge(part)  # counted once committed
+        report.merge(_committed(database_url, settings, batch, "import", now))
         batch.clear()
         if progress is not None:
             progress(report)
@@ -66,6 +62,18 @@ def import_messages(
     if batch:
         flush()
     return report
+
+
+def _committed(
+    database_url: str, settings: Settings, messages: list[bytes], source: str, now: datetime
+) -> IntakeReport:
+    """Take in ``messages`` in one transaction; what they held, counted once committed
+    (a report of a transaction rolled back would count what was not stored)."""
+    part = IntakeReport()
+    with unit_of_work(database_url) as session:
+        for data in messages:
+            take_in(session, settings, data, source=source, now=now, report=part)
+    return part
 
 
 @dataclass
@@ -94,10 +102,7 @@ def poll_mailbox(
     intake = IntakeReport()
 
     def handle(data: bytes) -> None:
-        part = IntakeReport()
-        with unit_of_work(database_url) as session:
-            take_in(session, settings, data, source="mailbox", now=clock(), report=part)
-        intake.merge(part)
+        intake.merge(_committed(database_url, settings, [data], "mailbox", clock()))
 
     polled = poll(config, handle)
     return MailboxPoll(intake, polled.fetched, polled.failed, polled.left, polled.errors)
