@@ -219,15 +219,20 @@ class Digest(Base):
 
 
 class DigestArticle(Base):
+    """What a digest carried, under which topic and in which place.
+
+    This table and the sent-ledger below gain a row per article of every digest
+    built, so they carry no foreign keys: on PostgreSQL each key costs an index probe
+    per inserted row. Every row is written from rows read in the same transaction,
+    and whatever deletes a subscriber deletes their rows here explicitly
+    (digest/services/preferences.erase).
+    """
+
     __tablename__ = "digest_articles"
 
-    digest_id: Mapped[int] = mapped_column(
-        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
-    )
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
-    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    digest_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer)
 
 
@@ -236,13 +241,9 @@ class SentArticle(Base):
 
     __tablename__ = "sent_articles"
 
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
-    )
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
-    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    subscriber_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest_id: Mapped[int | None] = mapped_column(Integer)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber
 from digest.services.choices import reschedule
+from digest.services.suppressing import suppression_of
 
 
 def unsubscribe(session: Session, subscriber_id: int, now: datetime) -> Subscriber | None:
@@ -27,12 +28,14 @@ def unsubscribe(session: Session, subscriber_id: int, now: datetime) -> Subscrib
     return sub
 
 
-def resubscribe(sub: Subscriber, now: datetime) -> bool:
+def resubscribe(session: Session, sub: Subscriber, now: datetime) -> bool:
     """Undo an unsubscribe (the reader's own link proves the address is theirs);
-    digests start again from the next slot. False for a bounced or pending address."""
+    digests start again from the next slot. False for a bounced or pending address,
+    and for a suppressed one (a complaint unsubscribes and suppresses: only an
+    operator lifts that)."""
     if sub.status == "active":
         return True
-    if sub.status != "unsubscribed":
+    if sub.status != "unsubscribed" or suppression_of(session, sub.email) is not None:
         return False
     sub.status = "active"
     sub.unsubscribed_at = None

@@ -82,8 +82,10 @@ def _undo(request: Request, token: str, fields: Fields) -> HTMLResponse:
         sub = _subscriber(session, request, "unsubscribe", token)
         if sub is None:
             return _invalid(request)
-        back = resubscribe(sub, datetime.now(UTC))
-        return _preferences(request, session, sub, notice="resubscribed" if back else None)
+        back = resubscribe(session, sub, datetime.now(UTC))
+        return _preferences(
+            request, session, sub, notice="resubscribed" if back else "not_resubscribed"
+        )
 
 
 # -- preferences ------------------------------------------------------------------
@@ -190,8 +192,10 @@ def _change(request: Request, token: str, fields: Fields) -> HTMLResponse:
             preferences.pause(sub, 0, now)
             return _preferences(request, session, sub, notice="resumed")
         if action == "resubscribe":
-            back = resubscribe(sub, now)
-            return _preferences(request, session, sub, notice="resubscribed" if back else None)
+            back = resubscribe(session, sub, now)
+            return _preferences(
+                request, session, sub, notice="resubscribed" if back else "not_resubscribed"
+            )
         if action == "delete":
             if first(fields, "confirm_delete") != "yes":
                 errors = {"confirm_delete": "tick the box to confirm that everything goes"}
