@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 
 from digest.config import Settings
+from digest.db import statistics
 from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Digest
 from digest.domain import delivery as rules
@@ -59,6 +60,8 @@ def build_and_send(
     operator has paused sending, nothing happens: the digests stay planned and the
     sweep queues them again after sending resumes."""
     result = RunReport()
+    with unit_of_work(database_url) as session:
+        statistics.refresh(session)
     # Built, claimed and rendered in one transaction, from what building has in
     # memory; committed before the first byte goes to the relay.
     with unit_of_work(database_url) as session:
