@@ -7,18 +7,23 @@ value), plus a few addresses already on the suppression list, then runs
 ``digest subscribers import --confirmed`` on it twice in a fresh database, each in
 its own process, and reads that process's peak resident memory. It also imports a
 file a tenth of the size, so the two peaks can be compared: a streaming import
-keeps the same peak whatever the file's length.
+keeps the same peak whatever the file's length. After the imports it runs
+``digest subscribers export FILE`` at both sizes, also in its own process, and
+reads its time and peak memory the same way.
 
     python bench/import_csv.py --rows 100000 [--database-url URL] [--json FILE]
 
 It exits non-zero unless the first run imports every good row, refuses exactly the
-bad ones and reports each, the second run adds and updates nothing, and the peak
-memory grows by no more than 40 MB from the small file to the large one.
+bad ones and reports each under its own row number and the column at fault, the
+second run adds and updates nothing, the export writes one row per stored
+subscriber, and the peak memory of the import and of the export each grows by no
+more than 40 MB from the small file to the large one.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -33,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.run import drop_database, fresh_database  # noqa: E402
 from digest.db.engine import unit_of_work  # noqa: E402
 from digest.db.migrate import upgrade  # noqa: E402
+from digest.db.models import Subscriber  # noqa: E402
 from digest.services.suppressing import suppress_erased  # noqa: E402
 from digest.services.topics import add_topic  # noqa: E402
 
@@ -41,8 +47,11 @@ ZONES = ("Europe/Brussels", "America/New_York", "Asia/Tokyo", "UTC", "Australia/
 SUPPRESSED_EVERY = 1000
 
 
-def write_csv(path: Path, rows: int) -> int:
-    """Write ``rows`` rows; returns how many of them are bad (to be refused)."""
+def write_csv(path: Path, rows: int, expected: dict[int, str] | None = None) -> int:
+    """Write ``rows`` rows; returns how many of them are bad (to be refused). With
+    ``expected``, each bad row's number in the file (the header is row 1) is mapped
+    to the column the report must name ("" for the whole row)."""
+    expected = {} if expected is None else expected
     bad = 0
     with path.open("w", encoding="utf-8") as out:
         out.write("email,name,topics,frequency,timezone,hour,weekday\n")
@@ -56,21 +65,27 @@ def write_csv(path: Path, rows: int) -> int:
             kind = i % 200
             if i % SUPPRESSED_EVERY == 500:
                 bad += 1  # on the suppression list, seeded below
+                expected[i + 2] = "email"
                 out.write(good)
             elif kind == 10:
                 bad += 1
+                expected[i + 2] = "email"
                 out.write(f"reader{i}-at-example.net,Reader {i},world,daily,UTC,7,mon\n")
             elif kind == 20:
                 bad += 1
+                expected[i + 2] = "topics"
                 out.write(f"reader{i}@example.net,Reader {i},no-such-topic,daily,UTC,7,mon\n")
             elif kind == 30:
                 bad += 1
+                expected[i + 2] = "hour"
                 out.write(f"reader{i}@example.net,Reader {i},world,daily,UTC,25,mon\n")
             elif kind == 40:
                 bad += 1
+                expected[i + 2] = "email"  # the address of the row before
                 out.write(f"reader{i - 1}@example.net,Again,world,daily,UTC,7,mon\n")
             elif kind == 50:
                 bad += 1
+                expected[i + 2] = ""  # too few values: the whole row
                 out.write(f"reader{i}@example.net,Reader {i},world\n")
             else:
                 out.write(good)
@@ -118,14 +133,69 @@ def run_import(db_url: str, csv_path: Path, errors_path: Path) -> dict[str, Any]
     }
 
 
+def run_export(db_url: str, target: Path) -> dict[str, Any]:
+    """One ``digest subscribers export`` in its own process: its wall time, its peak
+    resident memory and how many subscriber rows the file holds."""
+    env = {**os.environ, "DIGEST_DATABASE_URL": db_url}
+    command = [sys.executable, "-m", "digest.cli", "subscribers", "export", str(target)]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    rows = 0
+    if target.exists():
+        with target.open(encoding="utf-8", newline="") as exported:
+            rows = sum(1 for _ in csv.reader(exported)) - 1  # less the header
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "exit_code": process.returncode,
+        "rows": rows,
+    }
+
+
+def stored_subscribers(db_url: str) -> int:
+    from sqlalchemy import func, select
+
+    with unit_of_work(db_url) as session:
+        return int(session.scalar(select(func.count()).select_from(Subscriber)) or 0)
+
+
+REPORT_SAMPLE = 200
+
+
+def report_mismatches(errors_path: Path, expected: dict[int, str]) -> list[str]:
+    """Report lines whose row number or column is not the bad row the bench wrote
+    there: every line is read, and an evenly spread sample of the expected rows
+    must each be present with the right column."""
+    found: dict[int, str] = {}
+    wrong: list[str] = []
+    with errors_path.open(encoding="utf-8", newline="") as report:
+        for line in csv.DictReader(report):
+            row, column = int(line["row"]), line["column"]
+            if expected.get(row) != column:
+                wrong.append(f"row {row}, column {column!r}: expected {expected.get(row)!r}")
+            found[row] = column
+    rows = sorted(expected)
+    for row in rows[:: max(1, len(rows) // REPORT_SAMPLE)]:
+        if found.get(row) != expected[row]:
+            wrong.append(f"row {row} should be reported at column {expected[row]!r}")
+    return wrong
+
+
 def measure(database_url: str | None, folder: Path, rows: int) -> dict[str, Any]:
     csv_path = folder / f"subscribers-{rows}.csv"
-    bad = write_csv(csv_path, rows)
+    expected: dict[int, str] = {}
+    bad = write_csv(csv_path, rows, expected)
     db_url, created = fresh_database(database_url, folder / str(rows))
     try:
         prepare(db_url, rows)
         first = run_import(db_url, csv_path, folder / "first-errors.csv")
+        mismatches = report_mismatches(folder / "first-errors.csv", expected)
         second = run_import(db_url, csv_path, folder / "second-errors.csv")
+        export = run_export(db_url, folder / f"export-{rows}.csv")
+        export["stored"] = stored_subscribers(db_url)
     finally:
         if created and database_url:
             drop_database(database_url, created)
@@ -135,6 +205,8 @@ def measure(database_url: str | None, folder: Path, rows: int) -> dict[str, Any]
         "file_mb": round(csv_path.stat().st_size / 1e6, 1),
         "first": first,
         "second": second,
+        "export": export,
+        "report_mismatches": mismatches,
         "rows_per_s": round(rows / first["seconds"]),
         "database": db_url.split(":")[0],
     }
@@ -159,6 +231,16 @@ def problems(result: dict[str, Any]) -> list[str]:
         found.append(f"second run changed rows: {second}")
     if second["unchanged"] != rows - bad:
         found.append(f"second run left {second['unchanged']} unchanged, expected {rows - bad}")
+    for mismatch in result["report_mismatches"][:10]:
+        found.append(f"{rows} rows, report: {mismatch}")
+    export = result["export"]
+    if export["exit_code"] != 0:
+        found.append(f"the export of {rows} rows exited {export['exit_code']}")
+    if export["rows"] != export["stored"] or export["rows"] != rows - bad:
+        found.append(
+            f"the export wrote {export['rows']} rows; {export['stored']} subscribers are "
+            f"stored, {rows - bad} expected"
+        )
     return found
 
 
@@ -184,11 +266,21 @@ def main() -> int:
             f"{second['added']} added, {second['updated']} updated, "
             f"{second['unchanged']} unchanged"
         )
-    growth = large["first"]["peak_rss_mb"] - small["first"]["peak_rss_mb"]
-    print(f"peak RSS growth from {small['rows']} to {large['rows']} rows: {growth:.1f} MB")
+        export = result["export"]
+        print(
+            f"{result['rows']:>8} rows exported in {export['seconds']} s, "
+            f"peak RSS {export['peak_rss_mb']} MB, {export['rows']} rows written "
+            f"({export['stored']} stored)"
+        )
     allowed = MAX_GROWTH_MB_PER_100K * max(1, args.rows / 100_000)
-    if growth > allowed:
-        found.append(f"peak RSS grew by {growth:.1f} MB, more than {allowed:.0f} MB")
+    for what in ("first", "export"):
+        growth = large[what]["peak_rss_mb"] - small[what]["peak_rss_mb"]
+        name = "import" if what == "first" else "export"
+        print(
+            f"{name} peak RSS growth from {small['rows']} to {large['rows']} rows: {growth:.1f} MB"
+        )
+        if growth > allowed:
+            found.append(f"{name} peak RSS grew by {growth:.1f} MB, more than {allowed:.0f} MB")
     if args.json:
         args.json.write_text(json.dumps({"small": small, "large": large}, indent=2))
     for problem in found:

@@ -190,11 +190,18 @@ def subscribers_import(
         length=size or 1, label="importing", file=sys.stderr, show_percent=True
     ) as bar:
         done = 0
+        # Off a terminal (a log, a pipe) the bar is not drawn: a line per tenth instead.
+        logged = None if sys.stderr.isatty() else 0
 
         def progress(totals: Totals) -> None:
-            nonlocal done
+            nonlocal done, logged
             bar.update(max(0, totals.read_bytes - done))
             done = max(done, totals.read_bytes)
+            if logged is not None and size:
+                tenth = min(10, done * 10 // size)
+                if tenth > logged:
+                    logged = tenth
+                    click.echo(f"importing: {totals.rows} rows read ({tenth * 10}%)", err=True)
 
         try:
             totals = import_subscribers(

@@ -35,7 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="digest",
         version=__version__,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # FastAPI's Swagger UI and ReDoc pages load their scripts from a CDN; the app
+        # serves nothing from another host, so only the OpenAPI document is served.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings or get_settings()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from digest.config import secret_key
 from digest.db.models import AdminUser
 from digest.services.admins import api_key_role, may_change, session_stamp
-from digest.web.pages import settings_of
+from digest.web.pages import secure_cookies, settings_of
 
 COOKIE = "digest_admin"
 SESSION_AGE = timedelta(hours=12)
@@ -36,10 +36,6 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key(settings_of(request)), salt="digest.admin-session")
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or settings_of(request).base_url.startswith("https://")
-
-
 def start_session(request: Request, response: Response, user: AdminUser) -> None:
     value = _serializer(request).dumps([user.id, session_stamp(user)])
     response.set_cookie(
@@ -48,13 +44,15 @@ def start_session(request: Request, response: Response, user: AdminUser) -> None
         max_age=int(SESSION_AGE.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=secure_cookies(request),
         path="/",
     )
 
 
 def end_session(request: Request, response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies(request)
+    )
 
 
 def signed_in(request: Request, session: Session) -> Caller | None:

@@ -40,6 +40,12 @@ def database(request: Request) -> str:
     return url
 
 
+def secure_cookies(request: Request) -> bool:
+    """Cookies only over HTTPS when the site is reached over HTTPS: its base URL says
+    so, or this request came over it (directly, or through a trusted proxy)."""
+    return request.url.scheme == "https" or settings_of(request).base_url.startswith("https://")
+
+
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page ``name`` with ``context``; every page gets the branding, a CSRF token
     for its forms and a nonce for its (few, small) inline scripts. ``frames`` lets the
@@ -74,7 +80,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
             new_cookie,
             httponly=True,
             samesite="lax",
-            secure=settings.base_url.startswith("https://"),
+            secure=secure_cookies(request),
             path="/",
         )
     return response
