@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from digest.config import Branding
@@ -362,3 +363,31 @@ def test_a_suppressed_reader_cannot_undo_or_resubscribe_from_their_links(
     )
     assert "Welcome back" in answer.text
     assert subscriber(db_url, "gone@example.org").status == "active"  # type: ignore[union-attr]
+
+
+def test_the_configured_pending_age_decides_what_the_hourly_purge_forgets(
+    world, mail_settings, smtp_server, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    from digest.config import ConfigError, load_settings
+    from digest.services.signup import purge
+    from workers.schedule import beat_schedule
+
+    env = {"DIGEST_SECRET_KEY": "k", "DIGEST_PENDING_MAX_AGE": str(3 * 86400)}
+    assert load_settings(env).pending_max_age == timedelta(days=3)
+    with pytest.raises(ConfigError, match="DIGEST_PENDING_MAX_AGE"):
+        load_settings({**env, "DIGEST_PENDING_MAX_AGE": "3600"})  # under the link's 2 days
+    assert {"task": "digest.purge", "schedule": 3600.0} in beat_schedule().values()
+
+    world.topics("tech")
+    client = browser(mail_settings)
+    subscribe(client, "late@example.org", {"tech": "daily"})
+    four_days_on = datetime.now(UTC) + timedelta(days=4)
+    week = dataclasses.replace(mail_settings, pending_max_age=timedelta(days=7))
+    three_days = dataclasses.replace(mail_settings, pending_max_age=timedelta(days=3))
+    with unit_of_work(db_url) as s:
+        assert purge(s, week, four_days_on).pending == 0
+    assert subscriber(db_url, "late@example.org") is not None
+    with unit_of_work(db_url) as s:
+        assert purge(s, three_days, four_days_on).pending == 1
+    assert rows_for(db_url, "late@example.org") == 0
+    assert consents_for(db_url, "late@example.org") == 0
