@@ -33,6 +33,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
@@ -291,6 +292,42 @@ def write_dkim_key(path: Path) -> Path:
     return path
 
 
+# The columns of the table in docs/performance.md, and how each figure is written there.
+TABLE = [
+    ("database", lambda f: {"postgresql": "PostgreSQL", "sqlite": "SQLite"}[f["database"]]),
+    ("subscribers", lambda f: f"{f['subscribers']:,}"),
+    ("workers", lambda f: str(f["workers"])),
+    ("beats", lambda f: str(f["beats"] or "—")),
+    ("delivered", lambda f: f"{f['delivered']:,}"),
+    ("duplicates", lambda f: str(f["duplicates"])),
+    ("planning (s)", lambda f: "—" if f["plan_s"] is None else f"{f['plan_s']:.2f}"),
+    ("digests/s", lambda f: f"{f['digests_per_s']:,.1f}"),
+    ("naive/s", lambda f: f"{f['naive_per_s']:,.1f}"),
+    ("raw SMTP/s", lambda f: f"{f['raw_smtp_per_s']:,.1f}"),
+    ("digests/s ÷ raw", lambda f: f"{f['digests_per_s_over_raw']:.2f}"),
+    ("digests/s ÷ naive", lambda f: f"{f['digests_per_s_over_naive']:.1f}"),
+    ("queries/digest", lambda f: _or_dash(f["queries_per_digest"], "{:.2f}")),
+    ("peak worker RSS (MB)", lambda f: f"{f['peak_worker_rss_mb']:.0f}"),
+    ("rows/digest", lambda f: _or_dash(f["rows_written_per_digest"], "{:.0f}")),
+    ("WAL/digest (KB)", lambda f: _or_dash(f["wal_bytes_per_digest"], "{:.1f}", 1 / 1024)),
+    ("Redis cmds/digest", lambda f: _or_dash(f["redis_commands_per_digest"], "{:.2f}")),
+    ("plan runs", lambda f: str(f["plan_runs"]) if f["beats"] else "—"),
+    ("beats sending", lambda f: str(f["beats_sending"]) if f["beats"] else "—"),
+]
+
+
+def _or_dash(value: float | None, form: str, scale: float = 1.0) -> str:
+    return "—" if value is None else form.format(value * scale)
+
+
+def markdown_row(figures: dict[str, Any]) -> str:
+    """The run as a row of the table in docs/performance.md, under its header."""
+    header = "| " + " | ".join(name for name, _ in TABLE) + " |"
+    rule = "| --- |" + " ---: |" * (len(TABLE) - 1)
+    row = "| " + " | ".join(show(figures) for _, show in TABLE) + " |"
+    return "\n".join([header, rule, row])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=2000)
@@ -528,6 +565,8 @@ def main() -> None:
         print(f"{key:<{width}}  {value}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print()
+    print(markdown_row(figures))
     if figures["delivered"] != planned or figures["duplicates"]:
         raise SystemExit(f"FAILED: a digest was not delivered exactly once (logs in {folder})")
     shutil.rmtree(folder, ignore_errors=True)  # kept above, for its logs, when a run fails
