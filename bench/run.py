@@ -371,6 +371,8 @@ def main() -> None:
         help="rounds of the raw SMTP reference, each on a new connection (the median counts)",
     )
     args = parser.parse_args()
+    if args.raw_rounds < 1:
+        parser.error("--raw-rounds must be at least 1")
 
     folder = Path(tempfile.mkdtemp(prefix="digest-bench-"))
     db_url, created = fresh_database(args.database_url, folder)
@@ -565,10 +567,10 @@ def main() -> None:
         print(f"{key:<{width}}  {value}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    print()
-    print(markdown_row(figures))
     if figures["delivered"] != planned or figures["duplicates"]:
         raise SystemExit(f"FAILED: a digest was not delivered exactly once (logs in {folder})")
+    print()
+    print(markdown_row(figures))
     shutil.rmtree(folder, ignore_errors=True)  # kept above, for its logs, when a run fails
 
 

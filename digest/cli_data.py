@@ -197,11 +197,16 @@ def subscribers_import(
             nonlocal done, logged
             bar.update(max(0, totals.read_bytes - done))
             done = max(done, totals.read_bytes)
-            if logged is not None and size:
+            if logged is None:
+                return
+            if size:
                 tenth = min(10, done * 10 // size)
                 if tenth > logged:
                     logged = tenth
                     click.echo(f"importing: {totals.rows} rows read ({tenth * 10}%)", err=True)
+            elif totals.rows // 10_000 > logged:  # standard input: its size is unknown
+                logged = totals.rows // 10_000
+                click.echo(f"importing: {totals.rows} rows read", err=True)
 
         try:
             totals = import_subscribers(

@@ -32,6 +32,9 @@ from digest.bounces.mime import (
 
 _NOT_COMPLAINTS = ("not-spam", "auth-failure", "dmarc")
 
+# The reporter of an unsubscribe request a mail client sent for the reader.
+UNSUBSCRIBE_REQUEST = "unsubscribe"
+
 
 def feedback_report(msg: Message) -> list[Bounce] | None:
     """The complaints in an ARF report, or None when ``msg`` has no feedback part."""
@@ -64,7 +67,7 @@ def other_complaint(msg: Message) -> list[Bounce] | None:
                 how="fallback",
                 recipient=sender[0] if sender else None,
                 diagnostic="unsubscribe request sent by the mail client",
-                reporter="unsubscribe",
+                reporter=UNSUBSCRIBE_REQUEST,
             )
         ]
     for original in attached(msg):

@@ -34,11 +34,15 @@ LOCK_KEY = 0x6469676573740001
 
 
 def stale_tables(session: Session) -> list[str]:
-    """The growing tables whose statistics are out of date (PostgreSQL only)."""
+    """The growing tables whose statistics are out of date and that this database
+    user may analyse (PostgreSQL only)."""
     rows = session.execute(
         text(
-            "SELECT relname, n_live_tup, n_mod_since_analyze FROM pg_stat_user_tables "
-            "WHERE schemaname = current_schema() AND relname = ANY(:names)"
+            "SELECT s.relname, s.n_live_tup, s.n_mod_since_analyze "
+            "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "WHERE s.schemaname = current_schema() AND s.relname = ANY(:names) "
+            # Only the owner may analyse a table (others get a warning and nothing).
+            "AND pg_has_role(c.relowner, 'USAGE')"
         ),
         {"names": list(GROWING)},
     )

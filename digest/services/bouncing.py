@@ -51,6 +51,7 @@ from email.utils import parsedate_to_datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from digest.bounces.arf import UNSUBSCRIBE_REQUEST
 from digest.bounces.bounce import Bounce
 from digest.bounces.parse import parse_message
 from digest.config import Settings
@@ -270,6 +271,13 @@ def apply_policy(
     """Act on one stored event of ``subscriber`` about a message sent to ``address``;
     returns what was done, in words (``suppressed: …``, ``unsubscribed: …``,
     ``counted: …`` or ``no action: …``)."""
+    if bounce.kind == "complaint" and bounce.reporter == UNSUBSCRIBE_REQUEST:
+        # The reader's own mail client asking on their behalf: an unsubscribe, which
+        # they may undo from their links, not a spam report.
+        changed = _move(session, subscriber, address, "unsubscribed", at)
+        if changed:
+            return "unsubscribed: request from the mail client"
+        return "no action: already unsubscribed or pending"
     if bounce.kind == "complaint":
         detail = f"complaint ({bounce.reporter or 'feedback report'})"
         suppress(session, address, "complaint", detail, at, graver=True)

@@ -25,6 +25,7 @@ from digest.db.models import (
     SentArticle,
     Subscriber,
     Subscription,
+    id_in,
 )
 from digest.domain.consent import CONSENT_WORDING
 from digest.domain.schedule import WEEKDAYS
@@ -185,7 +186,6 @@ def erase(session: Session, sub: Subscriber, now: datetime) -> None:
     stays, on the suppression list, so that no import re-adds them silently."""
     email, sid = sub.email, sub.id
     delivery_ids = select(Delivery.id).where(Delivery.subscriber_id == sid).scalar_subquery()
-    digest_ids = select(Digest.id).where(Digest.subscriber_id == sid).scalar_subquery()
     # Explicit deletes, children first: the same on every database, whatever its
     # foreign-key enforcement.
     for statement in (
@@ -197,8 +197,19 @@ def erase(session: Session, sub: Subscriber, now: datetime) -> None:
         delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(delivery_ids)),
         delete(Delivery).where(Delivery.subscriber_id == sid),
         delete(SentArticle).where(SentArticle.subscriber_id == sid),
-        delete(DigestArticle).where(DigestArticle.digest_id.in_(digest_ids)),
-        delete(Digest).where(Digest.subscriber_id == sid),
+    ):
+        session.execute(statement.execution_options(synchronize_session=False))
+    # The digests first, then their article lists by the ids deleted: a batch being
+    # built holds its digests locked with its article lists not yet committed, so
+    # this waits for it and then also removes what it wrote.
+    digest_ids = session.scalars(
+        delete(Digest)
+        .where(Digest.subscriber_id == sid)
+        .returning(Digest.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for statement in (
+        delete(DigestArticle).where(id_in(DigestArticle.digest_id, digest_ids)),
         delete(Consent).where(Consent.subscriber_id == sid),
         delete(Subscription).where(Subscription.subscriber_id == sid),
         delete(Subscriber).where(Subscriber.id == sid),

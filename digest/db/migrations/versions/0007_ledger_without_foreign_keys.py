@@ -39,6 +39,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Rows the keys would refuse (written while there were none) go first.
+    op.execute(
+        "DELETE FROM digest_articles WHERE digest_id NOT IN (SELECT id FROM digests) "
+        "OR article_id NOT IN (SELECT id FROM articles) "
+        "OR topic_id NOT IN (SELECT id FROM topics)"
+    )
+    op.execute(
+        "DELETE FROM sent_articles WHERE subscriber_id NOT IN (SELECT id FROM subscribers) "
+        "OR article_id NOT IN (SELECT id FROM articles)"
+    )
+    op.execute(
+        "UPDATE sent_articles SET digest_id = NULL WHERE digest_id NOT IN (SELECT id FROM digests)"
+    )
     for table, keys in KEYS.items():
         with op.batch_alter_table(table) as batch:
             for name, referred, column, ondelete in keys:
