@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import drop_database, fresh_database  # noqa: E402
@@ -156,8 +158,6 @@ def run_export(db_url: str, target: Path) -> dict[str, Any]:
 
 
 def stored_subscribers(db_url: str) -> int:
-    from sqlalchemy import func, select
-
     with unit_of_work(db_url) as session:
         return int(session.scalar(select(func.count()).select_from(Subscriber)) or 0)
 

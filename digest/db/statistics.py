@@ -13,7 +13,10 @@ then analyses it; an advisory lock lets one worker do it while the others go on.
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from digest.db.engine import unit_of_work
 
 # The tables that grow with every slot, and those read per batch.
 GROWING = (
@@ -68,3 +71,12 @@ def refresh(session: Session) -> list[str]:
     for name in stale:
         session.execute(text(f'ANALYZE "{name}"'))
     return stale
+
+
+def refresh_database(database_url: str) -> list[str]:
+    """:func:`refresh` in a short transaction of its own, opened only on PostgreSQL
+    (on SQLite a transaction would take the database's write lock for nothing)."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return []
+    with unit_of_work(database_url) as session:
+        return refresh(session)

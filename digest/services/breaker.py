@@ -57,7 +57,7 @@ def latest_answers(session: Session, settings: Settings) -> list[Answer]:
     """The latest ``breaker_window`` attempts since sending last resumed, newest first."""
     rows = session.execute(
         select(DeliveryAttempt.code, DeliveryAttempt.enhanced_code)
-        .where(DeliveryAttempt.id > breaker_after(session))
+        .where(DeliveryAttempt.id > breaker_after())
         .order_by(DeliveryAttempt.id.desc())
         .limit(settings.breaker_window)
     )

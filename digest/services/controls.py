@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from digest.db.bulk import upsert_insert
@@ -81,10 +81,11 @@ def pause_unless_paused(session: Session, reason: str, by: str, now: datetime) -
     return True
 
 
-def breaker_after(session: Session) -> int:
-    """The id of the last attempt made before sending was last resumed (0: never)."""
-    value = session.scalar(select(Control.value).where(Control.key == BREAKER_AFTER))
-    return int(value) if value and value.isdigit() else 0
+def breaker_after() -> ColumnElement[int]:
+    """The id of the last attempt made before sending was last resumed (0: never), as
+    an expression, so that the breaker reads it in the same query as the attempts."""
+    value = select(Control.value).where(Control.key == BREAKER_AFTER).scalar_subquery()
+    return func.coalesce(cast(value, Integer), 0)
 
 
 def _row(session: Session, key: str, value: str, now: datetime, lock: bool = False) -> Control:

@@ -60,8 +60,7 @@ def build_and_send(
     operator has paused sending, nothing happens: the digests stay planned and the
     sweep queues them again after sending resumes."""
     result = RunReport()
-    with unit_of_work(database_url) as session:
-        statistics.refresh(session)
+    statistics.refresh_database(database_url)
     # Built, claimed and rendered in one transaction, from what building has in
     # memory; committed before the first byte goes to the relay.
     with unit_of_work(database_url) as session:
