@@ -159,8 +159,10 @@ def subscribers_import(
     the frequency column is the default for the others. Rows are stored in
     batches as they are read; a row that names a stored address updates it, so
     importing a file twice changes nothing the second time. Suppressed addresses
-    are refused, and an address that unsubscribed stays unsubscribed. The command
-    exits with 1 if any row was refused.
+    are refused, and an address that unsubscribed stays unsubscribed. Progress goes
+    to standard error: a bar on a terminal, else a line per tenth of the file (per
+    10,000 rows from standard input). The command exits with 1 if any row was
+    refused.
     """
     from digest.services.csvfiles import ImportRefused, Problem, problem_csv
     from digest.services.importing import Totals, finish_job, import_subscribers, start_job
