@@ -37,12 +37,12 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import drop_database, fresh_database  # noqa: E402
+from bench.seeding import drop_database, fresh_database  # noqa: E402
 from digest.db.engine import unit_of_work  # noqa: E402
 from digest.db.migrate import upgrade  # noqa: E402
 from digest.db.models import Subscriber  # noqa: E402
-from digest.services.suppressing import suppress_erased  # noqa: E402
-from digest.services.topics import add_topic  # noqa: E402
+from digest.services.readers.suppressing import suppress_erased  # noqa: E402
+from digest.services.readers.topics import add_topic  # noqa: E402
 
 TOPICS = ("world", "politics", "business", "technology", "science", "climate")
 ZONES = ("Europe/Brussels", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Sydney")

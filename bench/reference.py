@@ -26,7 +26,7 @@ from digest.rendering.environment import get_environment, local_time
 from digest.rendering.inline import inline_css
 from digest.rendering.render import render_digest, stylesheet, subject_of
 from digest.rendering.text import clean_summary
-from digest.services.composing import contents, recipient_for
+from digest.services.sending.composing import contents, recipient_for
 
 
 def sample(settings: Settings, limit: int) -> list[tuple[DigestContent, Recipient, str]]:

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import socket
@@ -29,193 +28,29 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import redis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
+from bench.figures import counters, markdown_row, per_digest, tree_peak_rss_mb
+from bench.seeding import (
+    FIXED_SLOT,
+    drop_database,
+    fresh_database,
+    seed,
+    write_dkim_key,
+)
 from bench.sinks import Sink, start_sink
 from digest.embedded import run_redis_server
 from digest.mail.capture import free_port
 
 REPO = Path(__file__).resolve().parent.parent
+
+
 # The slot everyone is due in, unless beat plans it (then: the current hour).
-FIXED_SLOT = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
-ZONES = [
-    "UTC",
-    "Europe/London",
-    "Europe/Brussels",
-    "Europe/Athens",
-    "Asia/Dubai",
-    "Asia/Shanghai",
-    "Asia/Tokyo",
-    "America/New_York",
-    "America/Sao_Paulo",
-    "America/Los_Angeles",
-    "Australia/Sydney",
-    "Africa/Lagos",
-]
-TOPICS = [
-    "politics",
-    "economy",
-    "technology",
-    "science",
-    "climate",
-    "health",
-    "sport",
-    "culture",
-    "world",
-    "europe",
-    "security",
-    "trade",
-]
-
-
-def fresh_database(url: str | None, folder: Path) -> tuple[str, str | None]:
-    """A new empty database: a SQLite file, or a new database on the given server."""
-    if not url or url.startswith("sqlite"):
-        return f"sqlite:///{folder / 'bench.db'}", None
-    name = f"digest_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_database(server_url: str, name: str) -> None:
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def seed(db_url: str, subscribers: int, articles: int, slot: datetime) -> None:
-    from digest.db.models import Article, ArticleTopic, Subscriber, Subscription, Topic
-
-    rng = random.Random(7)
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Topic), [{"slug": s, "name": s.title(), "keywords": []} for s in TOPICS]
-        )
-        topic_ids = list(conn.scalars(select(Topic.id).order_by(Topic.id)))
-        rows = []
-        for i in range(articles):
-            published = slot - timedelta(minutes=rng.randint(10, 20 * 60))
-            rows.append(
-                {
-                    "guid": f"urn:bench:{i}",
-                    "url": f"https://news.example.org/a/{i}",
-                    "title": f"Article {i}: a headline of a typical length for a news story",
-                    "summary": "<p>" + "A summary sentence of an ordinary length. " * 6 + "</p>",
-                    "image_url": f"https://news.example.org/img/{i}.jpg" if i % 3 else None,
-                    "published_at": published,
-                    "ingested_at": published,
-                    "updated_at": published,
-                    "pinned_until": None,
-                    "held": False,
-                }
-            )
-        conn.execute(insert(Article), rows)
-        article_ids = list(conn.scalars(select(Article.id).order_by(Article.id)))
-        conn.execute(
-            insert(ArticleTopic),
-            [
-                {"article_id": a, "topic_id": t}
-                for a in article_ids
-                for t in rng.sample(topic_ids, rng.choice([1, 1, 2]))
-            ],
-        )
-        for start in range(0, subscribers, 5000):
-            subs = []
-            for i in range(start, min(start + 5000, subscribers)):
-                zone = ZONES[i % len(ZONES)]
-                local = slot.astimezone(ZoneInfo(zone))
-                subs.append(
-                    {
-                        "email": f"reader{i}@example.net",
-                        "name": f"Reader {i}",
-                        "status": "active",
-                        "timezone": zone,
-                        "hour": local.hour,
-                        "weekday": (local.weekday() + 1) % 7,
-                        "next_slot_at": slot,
-                        "created_at": slot - timedelta(days=2),
-                        "confirmed_at": slot - timedelta(days=2),
-                    }
-                )
-            conn.execute(insert(Subscriber), subs)
-        sub_ids = list(conn.scalars(select(Subscriber.id).order_by(Subscriber.id)))
-        subscriptions = [
-            {"subscriber_id": s, "topic_id": t, "frequency": "daily"}
-            for s in sub_ids
-            for t in rng.sample(topic_ids, rng.randint(1, 4))
-        ]
-        for start in range(0, len(subscriptions), 20000):
-            conn.execute(insert(Subscription), subscriptions[start : start + 20000])
-    engine.dispose()
-
-
-def counters(engine: Engine, broker: str) -> dict[str, float]:
-    """Server-side totals whose growth over the slot says what each digest costs:
-    commands Redis processed and, on PostgreSQL, commits, rows written and WAL."""
-    client = redis.Redis.from_url(broker.replace("redis+socket://", "unix://"))
-    values: dict[str, float] = {"redis_commands": client.info("stats")["total_commands_processed"]}
-    client.close()
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_stat_force_next_flush()"))
-            row = conn.execute(
-                text(
-                    "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted,"
-                    " pg_current_wal_lsn() - '0/0'::pg_lsn"
-                    " FROM pg_stat_database WHERE datname = current_database()"
-                )
-            ).one()
-        values.update(commits=row[0], rows_written=row[1], wal_bytes=float(row[2]))
-    return values
-
-
-def per_digest(
-    before: dict[str, float], after: dict[str, float], digests: int
-) -> dict[str, float | None]:
-    names = ("redis_commands", "commits", "rows_written", "wal_bytes")
-    return {
-        f"{name}_per_digest": round((after[name] - before[name]) / digests, 2)
-        if name in before and digests
-        else None
-        for name in names
-    }
-
-
-def tree_peak_rss_mb(pid: int) -> float:
-    """The largest peak resident size (VmHWM) among a process and its children."""
-    peak = 0
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except OSError:
-            continue
-    return peak / 1024
-
-
 def wait_ready(logs: list[Path], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -277,55 +112,6 @@ def plan_runs(logs: list[Path]) -> list[tuple[float, int]]:
         for log in logs
         for seconds, count in _PLAN_DONE.findall(log.read_bytes())
     ]
-
-
-def write_dkim_key(path: Path) -> Path:
-    """A new RSA-2048 private key (PEM) for signing the run's digests."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return path
-
-
-# The columns of the table in docs/performance.md, and how each figure is written there.
-TABLE = [
-    ("database", lambda f: {"postgresql": "PostgreSQL", "sqlite": "SQLite"}[f["database"]]),
-    ("subscribers", lambda f: f"{f['subscribers']:,}"),
-    ("workers", lambda f: str(f["workers"])),
-    ("beats", lambda f: str(f["beats"] or "—")),
-    ("delivered", lambda f: f"{f['delivered']:,}"),
-    ("duplicates", lambda f: str(f["duplicates"])),
-    ("planning (s)", lambda f: "—" if f["plan_s"] is None else f"{f['plan_s']:.2f}"),
-    ("digests/s", lambda f: f"{f['digests_per_s']:,.1f}"),
-    ("naive/s", lambda f: f"{f['naive_per_s']:,.1f}"),
-    ("raw SMTP/s", lambda f: f"{f['raw_smtp_per_s']:,.1f}"),
-    ("digests/s ÷ raw", lambda f: f"{f['digests_per_s_over_raw']:.2f}"),
-    ("digests/s ÷ naive", lambda f: f"{f['digests_per_s_over_naive']:.1f}"),
-    ("queries/digest", lambda f: _or_dash(f["queries_per_digest"], "{:.2f}")),
-    ("peak worker RSS (MB)", lambda f: f"{f['peak_worker_rss_mb']:.0f}"),
-    ("rows/digest", lambda f: _or_dash(f["rows_written_per_digest"], "{:.0f}")),
-    ("WAL/digest (KB)", lambda f: _or_dash(f["wal_bytes_per_digest"], "{:.1f}", 1 / 1024)),
-    ("Redis cmds/digest", lambda f: _or_dash(f["redis_commands_per_digest"], "{:.2f}")),
-    ("plan runs", lambda f: str(f["plan_runs"]) if f["beats"] else "—"),
-    ("beats sending", lambda f: str(f["beats_sending"]) if f["beats"] else "—"),
-]
-
-
-def _or_dash(value: float | None, form: str, scale: float = 1.0) -> str:
-    return "—" if value is None else form.format(value * scale)
-
-
-def markdown_row(figures: dict[str, Any]) -> str:
-    """The run as a row of the table in docs/performance.md, under its header."""
-    header = "| " + " | ".join(name for name, _ in TABLE) + " |"
-    rule = "| --- |" + " ---: |" * (len(TABLE) - 1)
-    row = "| " + " | ".join(show(figures) for _, show in TABLE) + " |"
-    return "\n".join([header, rule, row])
 
 
 def main() -> None:
@@ -403,8 +189,8 @@ def main() -> None:
     from digest.db.migrate import upgrade
     from digest.db.models import Delivery
     from digest.mail.sender import SMTPSender
-    from digest.services.pipeline import build_and_send
-    from digest.services.planning import plan
+    from digest.services.sending.pipeline import build_and_send
+    from digest.services.sending.planning import plan
     from workers.tasks import queue_digests
 
     children: list[subprocess.Popen[bytes]] = []

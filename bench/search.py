@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import FIXED_SLOT, drop_database, fresh_database, seed  # noqa: E402
+from bench.seeding import FIXED_SLOT, drop_database, fresh_database, seed  # noqa: E402
 from digest.db.engine import unit_of_work  # noqa: E402
 from digest.db.migrate import upgrade  # noqa: E402
-from digest.services.console import find_subscribers  # noqa: E402
+from digest.services.console.lookup import find_subscribers  # noqa: E402
 
 
 def timed(db_url: str, **query: Any) -> tuple[float, int]:

@@ -33,14 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
 
-from bench.run import TOPICS, ZONES  # noqa: E402
+from bench.seeding import TOPICS, ZONES  # noqa: E402
 from digest.config import load_settings  # noqa: E402
 from digest.domain.content import ArticleView, DigestContent, Recipient, Section  # noqa: E402
 from digest.mail.dkim import HEADERS, relaxed_body, signer_for  # noqa: E402
 from digest.mail.message import make_message_id  # noqa: E402
 from digest.mail.verp import return_path  # noqa: E402
 from digest.rendering import render_digest  # noqa: E402
-from digest.services.composing import message_of  # noqa: E402
+from digest.services.sending.composing import message_of  # noqa: E402
 
 SLOT = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
 BOUNCES = "bounces@bounce.example.org"

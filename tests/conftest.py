@@ -34,8 +34,8 @@ from digest.db.migrate import upgrade
 from digest.db.models import Article, Base, Topic
 from digest.embedded import run_redis_server
 from digest.mail.capture import free_port
-from digest.services.subscribers import SubscriberInput, upsert_subscriber
-from digest.services.topics import add_topic
+from digest.services.readers.subscribers import SubscriberInput, upsert_subscriber
+from digest.services.readers.topics import add_topic
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -11,10 +11,12 @@ from celery import Task
 from sqlalchemy.exc import OperationalError
 
 from digest.config import get_settings
-from digest.db.engine import unit_of_work
 from digest.embedded import sender_for
-from digest.ingest import poll_all_feeds
-from digest.services import bounce_intake, pipeline, planning, signup
+from digest.services.bounces import intake as bounce_intake
+from digest.services.database import unit_of_work
+from digest.services.ingesting import poll_all_feeds
+from digest.services.readers import signup
+from digest.services.sending import pipeline, planning
 from workers.app import app
 
 TRANSIENT = (OperationalError, ConnectionError)

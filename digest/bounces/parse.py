@@ -36,7 +36,7 @@ from digest.bounces.mime import (
     part_text,
     read,
 )
-from digest.mail.verp import DELIVERY_HEADER
+from digest.domain.delivery import DELIVERY_HEADER
 
 MAX_RESULTS = 100  # recipients reported on by one message
 _VERP_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To")

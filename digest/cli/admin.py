@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import click
 
-from digest import cli_support as support
-from digest.db.engine import unit_of_work
+from digest.cli import support
+from digest.services.database import unit_of_work
 
 
 @click.group()
@@ -24,7 +24,7 @@ def admin() -> None:
 )
 def admin_create(email: str, role: str, password_stdin: bool) -> None:
     """Create the admin EMAIL, or set a new password and role for it."""
-    from digest.services.admins import MIN_PASSWORD, AdminError, create_admin
+    from digest.services.console.admins import MIN_PASSWORD, AdminError, create_admin
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -48,7 +48,7 @@ def admin_create(email: str, role: str, password_stdin: bool) -> None:
 @click.option("--role", type=click.Choice(["operator", "editor"]), required=True)
 def admin_api_key(name: str, role: str) -> None:
     """Create an API key for /api named NAME; it is shown once, only its hash is kept."""
-    from digest.services.admins import AdminError, create_api_key
+    from digest.services.console.admins import AdminError, create_api_key
 
     current = support.settings()
     try:

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from digest import cli_support as support
-from digest.db.engine import unit_of_work
+from digest.cli import support
+from digest.services.database import unit_of_work
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from digest.services.management import ArticleRow
+    from digest.services.editorial import ArticleRow
 
 
 @click.group()
@@ -33,7 +33,7 @@ def articles_import(source: TextIO) -> None:
 
     Fields: url, title, summary, published_at, topics, and optionally image_url, author.
     """
-    from digest.ingest import import_articles
+    from digest.services.ingesting import import_articles
 
     current = support.settings()
     with unit_of_work(support.database(current)) as session:
@@ -57,12 +57,12 @@ def articles_list(
 ) -> None:
     """The most recently stored articles first: id, publication time (UTC), whether
     pinned or held, title."""
-    from digest.services import management
+    from digest.services import console, editorial
 
     moment = support.clock_of(now)()
     try:
         with unit_of_work(support.database(support.settings())) as session:
-            rows = management.list_articles(
+            rows = editorial.list_articles(
                 session,
                 topic=topic,
                 fragment=fragment,
@@ -70,7 +70,7 @@ def articles_list(
                 held=held,
                 limit=limit,
             ).items
-    except management.ManagementError as exc:
+    except console.ManagementError as exc:
         raise click.ClickException(str(exc)) from None
     for row in rows:
         state = _state(row, moment)
@@ -100,7 +100,7 @@ def articles_pin(
 ) -> None:
     """Put article ARTICLE_ID first in its topics in every digest whose window closes
     before the pin ends."""
-    from digest.services import management
+    from digest.services import editorial
 
     if (until is None) == (span is None):
         raise click.UsageError("give either --until TIME or --for SPAN")
@@ -113,10 +113,10 @@ def articles_pin(
 
     def pin(session: Session, by: str) -> ArticleRow:
         if found is None:
-            end = management.moment_of("pinned_until", until or "")
+            end = editorial.moment_of("pinned_until", until or "")
         else:
             end = moment + int(found.group(1)) * UNITS[found.group(2)]
-        return management.pin_article(session, article_id, end, by, moment)
+        return editorial.pin_article(session, article_id, end, by, moment)
 
     _edit(pin, moment)
 
@@ -126,10 +126,10 @@ def articles_pin(
 @support.now_option
 def articles_unpin(article_id: int, now: datetime | None) -> None:
     """Put article ARTICLE_ID back among the others, newest first."""
-    from digest.services import management
+    from digest.services import editorial
 
     moment = support.clock_of(now)()
-    _edit(lambda s, by: management.unpin_article(s, article_id, by, moment), moment)
+    _edit(lambda s, by: editorial.unpin_article(s, article_id, by, moment), moment)
 
 
 @articles.command("hold")
@@ -137,10 +137,10 @@ def articles_unpin(article_id: int, now: datetime | None) -> None:
 @support.now_option
 def articles_hold(article_id: int, now: datetime | None) -> None:
     """Keep article ARTICLE_ID out of every digest built from now on."""
-    from digest.services import management
+    from digest.services import editorial
 
     moment = support.clock_of(now)()
-    _edit(lambda s, by: management.hold_article(s, article_id, by, moment), moment)
+    _edit(lambda s, by: editorial.hold_article(s, article_id, by, moment), moment)
 
 
 @articles.command("release")
@@ -148,16 +148,16 @@ def articles_hold(article_id: int, now: datetime | None) -> None:
 @support.now_option
 def articles_release(article_id: int, now: datetime | None) -> None:
     """Let article ARTICLE_ID into the digests built from now on, where it is new."""
-    from digest.services import management
+    from digest.services import editorial
 
     moment = support.clock_of(now)()
-    _edit(lambda s, by: management.release_article(s, article_id, by, moment), moment)
+    _edit(lambda s, by: editorial.release_article(s, article_id, by, moment), moment)
 
 
 def _edit(change: Callable[[Session, str], ArticleRow], now: datetime) -> None:
     """Make one editorial change as the user running the command and show the
     article's state after it; a refusal names the option at fault."""
-    from digest.services import management
+    from digest.services import console
 
     try:
         by = f"{getpass.getuser()} (command line)"
@@ -166,9 +166,9 @@ def _edit(change: Callable[[Session, str], ArticleRow], now: datetime) -> None:
     try:
         with unit_of_work(support.database(support.settings())) as session:
             row = change(session, by)
-    except management.NotFound as exc:
+    except console.NotFound as exc:
         raise click.ClickException(str(exc)) from None
-    except management.ManagementError as exc:
+    except console.ManagementError as exc:
         name = "--until" if exc.field == "pinned_until" else exc.field
         raise click.ClickException(f"{name}: {exc.problems[0][1]}") from None
     click.echo(f"article {row.id}: {_state(row, now)}: {row.title}")

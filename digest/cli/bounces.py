@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from digest import cli_support as support
-from digest.db.engine import unit_of_work
+from digest.cli import support
+from digest.services.database import unit_of_work
 
 
 @click.group()
@@ -26,8 +26,8 @@ def bounces_import(paths: tuple[Path, ...], now: datetime | None) -> None:
     """Take in the messages in PATHS: .eml files, mbox files, maildirs or folders of
     .eml files. Importing the same messages again changes nothing."""
     from digest.bounces.sources import iter_messages
-    from digest.services.bounce_intake import import_messages
-    from digest.services.bouncing import IntakeReport
+    from digest.services.bounces.handling import IntakeReport
+    from digest.services.bounces.intake import import_messages
 
     current = support.settings()
     url = support.database(current)
@@ -58,7 +58,7 @@ def bounces_import(paths: tuple[Path, ...], now: datetime | None) -> None:
 def bounces_serve(host: str, port: int, lmtp: bool, domains: tuple[str, ...]) -> None:
     """Receive bounces and complaints by SMTP (or LMTP) and act on them at once."""
     from digest.mail.receiver import BounceReceiver
-    from digest.services.bounce_intake import receive
+    from digest.services.bounces.intake import receive
 
     current = support.settings()
     url = support.database(current)
@@ -104,7 +104,7 @@ def bounces_serve(host: str, port: int, lmtp: bool, domains: tuple[str, ...]) ->
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 def bounces_list(email: str, kind: str | None, limit: int) -> None:
     """The latest bounce events: when, kind, recipient, how matched, what was done."""
-    from digest.services.bounce_intake import latest_events
+    from digest.services.bounces.intake import latest_events
 
     current = support.settings()
     with unit_of_work(support.database(current)) as session:
@@ -123,8 +123,8 @@ def bounces_list(email: str, kind: str | None, limit: int) -> None:
 def bounces_poll() -> None:
     """Read the bounce mailbox (DIGEST_BOUNCE_MAILBOX_URL) once, as beat does every
     DIGEST_BOUNCE_POLL_INTERVAL seconds."""
-    from digest.bounces.mailbox import MailboxError
-    from digest.services.bounce_intake import poll_mailbox
+    from digest.mail.mailbox import MailboxError
+    from digest.services.bounces.intake import poll_mailbox
 
     current = support.settings()
     url = support.database(current)

@@ -32,7 +32,7 @@ def _spawn(name: str, args: list[str], env: dict[str, str], log: Path) -> Child:
 
 def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> None:
     """Start everything, print where to look, and stop everything on Ctrl-C."""
-    from digest.sample import load_sample_data
+    from digest.services.console.sample import load_sample_data
 
     folder = runtime_dir(settings)
     env = dict(os.environ)

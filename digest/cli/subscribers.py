@@ -1,89 +1,18 @@
-"""``digest topics|feeds|subscribers``: the data an operator manages."""
+"""``digest subscribers``: the subscriber list, added to one by one or from CSV,
+exported, and shown with everything stored about one reader."""
 
 from __future__ import annotations
 
 import io
 import os
 import sys
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from datetime import datetime
+from typing import BinaryIO, TextIO
 
 import click
 
-from digest import cli_support as support
-from digest.db.engine import unit_of_work
-
-if TYPE_CHECKING:
-    pass
-
-
-@click.group()
-def topics() -> None:
-    """Topics subscribers follow."""
-
-
-@topics.command("add")
-@click.argument("slug")
-@click.option("--name", help="Display name (default: from the slug).")
-@click.option("--keywords", help="Comma-separated words; articles mentioning one join the topic.")
-def topics_add(slug: str, name: str | None, keywords: str | None) -> None:
-    """Create topic SLUG, or update its name and keywords."""
-    from digest.services.topics import TopicError, add_topic, parse_keywords
-
-    current = support.settings()
-    try:
-        with unit_of_work(support.database(current)) as session:
-            topic = add_topic(session, slug, name, parse_keywords(keywords) if keywords else None)
-            click.echo(f"topic {topic.slug} ({topic.name})")
-    except TopicError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@topics.command("list")
-def topics_list() -> None:
-    """List topics."""
-    from digest.services.topics import list_topics
-
-    with unit_of_work(support.database(support.settings())) as session:
-        for t in list_topics(session):
-            click.echo(f"{t.slug:<20} {t.name:<30} {', '.join(t.keywords or [])}")
-
-
-@click.group()
-def feeds() -> None:
-    """Feeds articles come from."""
-
-
-@feeds.command("add")
-@click.argument("url")
-@click.option("--topic", "topic_slugs", multiple=True, required=True, help="Topic slug (repeat).")
-def feeds_add(url: str, topic_slugs: tuple[str, ...]) -> None:
-    """Add the RSS or Atom feed at URL, mapped to topics."""
-    from digest.ingest import FeedRefused, IngestError, add_feed
-
-    current = support.settings()
-    try:
-        with unit_of_work(support.database(current)) as session:
-            feed = add_feed(
-                session, url, list(topic_slugs), allow_private=current.allow_private_feeds
-            )
-            click.echo(f"feed {feed.id}: {feed.url} → {', '.join(t.slug for t in feed.topics)}")
-    except (FeedRefused, IngestError) as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@feeds.command("fetch")
-def feeds_fetch() -> None:
-    """Poll every feed once, now."""
-    from digest.ingest import poll_all_feeds
-
-    current = support.settings()
-    reports = poll_all_feeds(support.database(current), current, datetime.now(UTC))
-    for r in reports:
-        line = f"{r.url}: {r.status}, {r.added} new, {r.updated} updated"
-        click.echo(line + (f" — {r.error}" if r.error else ""))
-    if not reports:
-        click.echo("no feeds: add one with 'digest feeds add URL --topic SLUG'")
+from digest.cli import support
+from digest.services.database import unit_of_work
 
 
 @click.group()
@@ -117,7 +46,11 @@ def subscribers_add(
     now: datetime | None,
 ) -> None:
     """Add or update the subscriber EMAIL."""
-    from digest.services.subscribers import SubscriberError, SubscriberInput, upsert_subscriber
+    from digest.services.readers.subscribers import (
+        SubscriberError,
+        SubscriberInput,
+        upsert_subscriber,
+    )
 
     current = support.settings()
     data = SubscriberInput(
@@ -164,8 +97,8 @@ def subscribers_import(
     10,000 rows from standard input). The command exits with 1 if any row was
     refused.
     """
-    from digest.services.csvfiles import ImportRefused, Problem, problem_csv
-    from digest.services.importing import Totals, finish_job, import_subscribers, start_job
+    from digest.services.console.csvfiles import ImportRefused, Problem, problem_csv
+    from digest.services.console.importing import Totals, finish_job, import_subscribers, start_job
 
     current = support.settings()
     url = support.database(current)
@@ -254,7 +187,7 @@ def _size_of(source: BinaryIO) -> int:
 def subscribers_export(target: TextIO) -> None:
     """Write every subscriber as CSV to TARGET (default: standard output), page by
     page; the import reads the file back."""
-    from digest.services.importing import export_lines
+    from digest.services.console.importing import export_lines
 
     for line in export_lines(support.database(support.settings())):
         target.write(line)
@@ -267,18 +200,16 @@ def subscribers_show(email: str) -> None:
     records (when, IP, user agent, page, wording), digests and delivery attempts."""
     import json
 
-    from sqlalchemy import select
-
-    from digest.db.models import Subscriber
-    from digest.services.preferences import export
-    from digest.services.subscribers import SubscriberError, normalise_email
+    from digest.services.console import lookup
+    from digest.services.readers.preferences import export
+    from digest.services.readers.subscribers import SubscriberError, normalise_email
 
     try:
         address = normalise_email(email)
     except SubscriberError as exc:
         raise click.ClickException(str(exc)) from None
     with unit_of_work(support.database(support.settings())) as session:
-        sub = session.scalar(select(Subscriber).where(Subscriber.email == address))
+        sub = lookup.subscriber_by_email(session, address)
         if sub is None:
             raise click.ClickException(f"no subscriber with the address {address}")
         click.echo(json.dumps(export(session, sub), indent=2, ensure_ascii=False))

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from digest.config import ConfigError, Settings, get_settings
-from digest.db.schema import ensure_schema
+from digest.services.database import ensure_schema
 
 
 def settings() -> Settings:
@@ -70,36 +70,3 @@ def dump_json(data: Any) -> str:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
     return json.dumps(data, default=default, indent=2)
-
-
-def explain_preview(result: Any) -> None:
-    """``digest preview --explain``: the slot, each topic's articles with the reason
-    each is in or out, then the checks of the message."""
-    from digest.services.previewing import Preview, when
-
-    assert isinstance(result, Preview)
-    tz = result.timezone
-    click.echo(f"slot: {when(result.slot_at, tz)} ({result.slot_at.isoformat()})")
-    if result.blocked:
-        click.echo(f"not sent: {result.blocked}")
-    if result.email is None:
-        click.echo("nothing new: no email at this slot")
-    else:
-        click.echo(f"subject: {result.email.subject}")
-    for topic in result.topics:
-        window = f"new since {when(topic.since, tz)}" if topic.since else "not due in this slot"
-        click.echo(f"\n{topic.name} ({topic.frequency}, {window})")
-        for a in topic.articles:
-            rank = f"#{a.rank}" if a.rank else "-"
-            click.echo(f"  {rank:>4}  {a.article_id:>7}  {a.title}\n{'':15}{a.reason}")
-        if topic.more:
-            click.echo(f"  and {topic.more} more left out, not listed")
-    if result.checks:
-        click.echo("\nchecks:")
-    for check in result.checks:
-        click.echo(f"  {check.level:<8} {check.summary}")
-        for item in check.items:
-            click.echo(f"{'':11}{item}")
-        for finding in check.findings:
-            clients = "; ".join(f"{c.client}: {c.support}" for c in finding.clients)
-            click.echo(f"{'':11}{finding.matched} ({clients})")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from digest.config_parsing import ConfigError, dns_name
+from digest.config.parsing import ConfigError, dns_name
+from digest.config.smtp import parse_smtp_url
 
 # A sending limit's period, as written after the slash: per second or per hour.
 RATE_PERIODS = {"s": 1, "h": 3600}
@@ -42,13 +43,10 @@ def split_smtp_urls(raw: str) -> tuple[str, ...]:
 
 def smtp_urls_setting(raw: str) -> str | None:
     """``DIGEST_SMTP_URL`` with every relay URL in it checked, or None when unset."""
-    # The sender's own parser, so that what passes here is what the workers can use.
-    from digest.mail.sender import SMTPSender
-
     urls = split_smtp_urls(raw)
     for url in urls:
         try:
-            SMTPSender.from_url(url)
+            parse_smtp_url(url)
         except ValueError as exc:
             raise ConfigError(f"DIGEST_SMTP_URL: {exc}") from None
     return raw.strip() if urls else None

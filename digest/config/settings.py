@@ -19,17 +19,14 @@ from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 
-from digest.config_dkim import DKIM_MIN_KEY_BITS as DKIM_MIN_KEY_BITS
-from digest.config_dkim import load_dkim_key as load_dkim_key
-from digest.config_parsing import ConfigError as ConfigError
-from digest.config_parsing import dns_name as _dns_name
-from digest.config_sending import RATE_PERIODS as RATE_PERIODS
-from digest.config_sending import DomainLimit as DomainLimit
-from digest.config_sending import Rate as Rate
-from digest.config_sending import domain_limits_setting as _domain_limits
-from digest.config_sending import share_setting as _share
-from digest.config_sending import smtp_urls_setting as _smtp_url
-from digest.config_sending import split_smtp_urls as split_smtp_urls
+from digest.config.dkim import load_dkim_key
+from digest.config.mailbox import MailboxConfig
+from digest.config.parsing import ConfigError
+from digest.config.parsing import dns_name as _dns_name
+from digest.config.sending import DomainLimit, split_smtp_urls
+from digest.config.sending import domain_limits_setting as _domain_limits
+from digest.config.sending import share_setting as _share
+from digest.config.sending import smtp_urls_setting as _smtp_url
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -128,7 +125,7 @@ class Settings:
     subscribe_window: timedelta = timedelta(hours=1)
     subscribe_per_ip: int = 10
     subscribe_per_address: int = 3
-    # Bounce policy (see digest/services/bouncing.py): this many hard bounces, or soft
+    # Bounce policy (see digest/services/bounces/handling.py): this many hard bounces, or soft
     # bounces within soft_bounce_days, suppress an address; 0 turns that rule off.
     # A complaint always unsubscribes and suppresses.
     hard_bounce_limit: int = 1
@@ -225,8 +222,6 @@ def _mailbox_url(raw: str) -> str | None:
     value = raw.strip()
     if not value:
         return None
-    from digest.bounces.mailbox import MailboxConfig  # the standard library only
-
     try:
         MailboxConfig.from_url(value)
     except ValueError as exc:

@@ -26,6 +26,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     SENT: frozenset(),  # final: a digest is never sent twice
 }
 
+# The header each sent digest carries its delivery's VERP token in: bounces that quote
+# the original message's headers but not its envelope still name the delivery.
+DELIVERY_HEADER = "X-Digest-Delivery"
+
 # Back-off never waits longer than this between two attempts.
 MAX_DELAY = timedelta(hours=6)
 

@@ -159,3 +159,14 @@ def due(
     if now - latest > catch_up:
         return Due(slot_at=None, missed_slot_at=latest, next_slot_at=following)
     return Due(slot_at=latest, missed_slot_at=None, next_slot_at=following)
+
+
+def cadence_from(timezone: str, hour: int, weekday: int, frequencies: set[str]) -> Cadence:
+    """The cadence of a reader with these settings and topic frequencies."""
+    return Cadence(
+        timezone=timezone,
+        hour=hour,
+        weekday=weekday,
+        has_daily="daily" in frequencies,
+        has_weekly="weekly" in frequencies,
+    )

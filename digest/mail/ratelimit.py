@@ -31,7 +31,7 @@ KEY_PREFIX = "digest:rate:"
 # Added to every period: a token is taken when Redis grants it, but the relay counts
 # the message when it arrives, a few milliseconds later and not always as many.
 GUARD = 0.05
-# A worker waiting longer than this for Redis defers its batch (see services/throttling.py).
+# A worker waiting longer than this for Redis defers its batch (see services/sending/throttling.py).
 REDIS_TIMEOUT = 2.0
 
 # KEYS[i]: the times (µs) tokens of bucket i were taken, oldest first.

@@ -8,6 +8,7 @@ outcome, and the delivery rules decide what it means.
 
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 import socket
 import ssl
@@ -16,15 +17,10 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
 
+from digest.config.smtp import parse_smtp_url
 from digest.domain.delivery import Reply, parse_enhanced_code
 from digest.mail.message import addr_spec
-
-DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
-_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-_OPTIONS = ("verify", "per_second", "per_hour")
-
 
 # Called with the relay a message is about to go to, once connected and before a word
 # about the message is said: it may wait for room under that relay's sending limits, or
@@ -50,28 +46,6 @@ def _reply(code: int, message: bytes | str) -> Reply:
     return Reply(code, parse_enhanced_code(text), text)
 
 
-def redacted_url(url: str) -> str:
-    """``url`` with its password, if any, shown as ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
-
-
-def _limit(query: dict[str, list[str]], name: str, shown: str) -> int | None:
-    """The ``per_second`` or ``per_hour`` option: a whole number of at least 1."""
-    if name not in query:
-        return None
-    raw = query[name][-1]
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise ValueError(
-            f"SMTP URL {shown!r}: {name} must be a whole number of messages, at least 1 "
-            f"(got {raw!r})"
-        )
-    return int(raw)
-
-
 @lru_cache(maxsize=1)
 def _local_hostname() -> str:
     # smtplib would look this up (possibly a slow DNS query) for every connection.
@@ -95,42 +69,9 @@ class SMTPSender:
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 30.0) -> SMTPSender:
-        """``smtp://[user:pass@]host:port``, ``smtp+starttls://…`` or ``smtps://…``;
-        ``?verify=0`` accepts a relay's self-signed certificate, ``?per_second=10``
-        and ``&per_hour=20000`` limit how fast messages go to it."""
-        shown = redacted_url(url)
-        parts = urlsplit(url)
-        if parts.scheme not in DEFAULT_PORTS:
-            raise ValueError(
-                f"unsupported SMTP URL scheme {parts.scheme!r} in {shown!r}: "
-                "use smtp://, smtp+starttls:// or smtps://"
-            )
-        if not parts.hostname:
-            raise ValueError(f"SMTP URL {shown!r} has no host")
-        try:
-            port = parts.port or DEFAULT_PORTS[parts.scheme]
-        except ValueError:
-            raise ValueError(f"SMTP URL {shown!r} has an invalid port") from None
-        query = parse_qs(parts.query, keep_blank_values=True)
-        unknown = sorted(set(query) - set(_OPTIONS))
-        if unknown:
-            raise ValueError(
-                f"SMTP URL {shown!r}: unknown option {unknown[0]!r} (known: {', '.join(_OPTIONS)})"
-            )
-        verify = query.get("verify", ["1"])[-1].lower()
-        if verify not in _YES + _NO:
-            raise ValueError(f"SMTP URL {shown!r}: verify must be 1 or 0 (got {verify!r})")
-        return cls(
-            host=parts.hostname,
-            port=port,
-            mode=parts.scheme,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            verify=verify in _YES,
-            timeout=timeout,
-            per_second=_limit(query, "per_second", shown),
-            per_hour=_limit(query, "per_hour", shown),
-        )
+        """The relay a ``DIGEST_SMTP_URL`` entry names (see
+        :func:`digest.config.smtp.parse_smtp_url`); ValueError names what is wrong."""
+        return cls(**dataclasses.asdict(parse_smtp_url(url)), timeout=timeout)
 
     @property
     def address(self) -> str:

@@ -23,10 +23,6 @@ _MAC_BYTES = 8  # 64 bits: a forged token is a blind guess against the relay
 _ID_BYTES = 8  # delivery ids are 64-bit integers
 _SALT = b"digest.verp\x00"
 
-# The header a sent digest carries its token in too: bounces that quote the original
-# message's headers but not its envelope still name the delivery.
-DELIVERY_HEADER = "X-Digest-Delivery"
-
 
 def _mac(delivery: bytes, secret: str) -> bytes:
     return hmac.new(secret.encode(), _SALT + delivery, hashlib.sha256).digest()[:_MAC_BYTES]

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from digest.db.engine import unit_of_work
-from digest.services import admins, limits, reporting
-from digest.services.choices import Fields, first
-from digest.services.controls import set_sending_paused
+from digest.services import limits
+from digest.services.console import admins, reporting
+from digest.services.database import unit_of_work
+from digest.services.readers.choices import Fields, first
+from digest.services.sending.controls import set_sending_paused
 from digest.web.auth import Caller, end_session, signed_in, start_session
 from digest.web.forms import client_ip, csrf_ok, form_fields
 from digest.web.guard import operator, to_sign_in

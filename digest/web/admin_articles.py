@@ -17,9 +17,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from digest.db.engine import unit_of_work
-from digest.services import console, management
-from digest.services.choices import Fields, first
+from digest.services import console, editorial
+from digest.services.console import lookup
+from digest.services.database import unit_of_work
+from digest.services.readers.choices import Fields, first
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import form_fields
 from digest.web.guard import editor, to_sign_in
@@ -29,9 +30,9 @@ router = APIRouter(include_in_schema=False)
 
 STATES = ("pinned", "held")
 EDITS = {
-    "unpin": management.unpin_article,
-    "hold": management.hold_article,
-    "release": management.release_article,
+    "unpin": editorial.unpin_article,
+    "hold": editorial.hold_article,
+    "release": editorial.release_article,
 }
 MINUTE = "%Y-%m-%dT%H:%M"  # what a datetime-local input sends and shows
 
@@ -60,7 +61,7 @@ def _filters(request: Request) -> Filters:
         topic=params.get("topic", "")[:64],
         state=state if state in STATES else "",
         q=params.get("q", "")[:200],
-        before=before if 0 < before <= management.MAX_ID else None,
+        before=before if 0 < before <= console.MAX_ID else None,
     )
 
 
@@ -77,7 +78,7 @@ def _list(
     """The list; after a refused pin, ``failed`` is the article and the time given."""
     shown = _filters(request)
     try:
-        listing = management.list_articles(
+        listing = editorial.list_articles(
             session,
             topic=shown.topic,
             fragment=shown.q,
@@ -85,8 +86,8 @@ def _list(
             held=shown.state == "held",
             before=shown.before,
         )
-    except management.ManagementError as exc:
-        listing, error, status = management.Page([], None), str(exc), 422
+    except console.ManagementError as exc:
+        listing, error, status = console.Page([], None), str(exc), 422
     tomorrow = (now + timedelta(days=1, hours=1)).replace(minute=0, second=0, microsecond=0)
     return page(
         request,
@@ -98,7 +99,7 @@ def _list(
         shown=shown,
         query=shown.query(),
         older=Filters(shown.topic, shown.state, shown.q, listing.next).query(),
-        topics=console.topic_slugs(session),
+        topics=lookup.topic_slugs(session),
         states=STATES,
         now=now,
         earliest=now.strftime(MINUTE),
@@ -135,13 +136,13 @@ def _edit(request: Request, article_id: int, fields: Fields) -> Response:
             return caller
         try:
             if action == "pin":
-                moment = management.moment_of("pinned_until", until)
-                management.pin_article(session, article_id, moment, caller.who, now)
+                moment = editorial.moment_of("pinned_until", until)
+                editorial.pin_article(session, article_id, moment, caller.who, now)
             elif action in EDITS:
                 EDITS[action](session, article_id, caller.who, now)
             else:
-                raise management.ManagementError("action", "must be pin, unpin, hold or release")
-        except management.ManagementError as exc:
+                raise console.ManagementError("action", "must be pin, unpin, hold or release")
+        except console.ManagementError as exc:
             session.rollback()
             return _list(
                 request,
@@ -152,7 +153,7 @@ def _edit(request: Request, article_id: int, fields: Fields) -> Response:
                 status=422,
                 failed=(article_id, until),
             )
-        except management.NotFound as exc:
+        except console.NotFound as exc:
             session.rollback()
             return _list(request, session, caller, now, error=str(exc), status=404)
     query = _filters(request).query()

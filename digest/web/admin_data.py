@@ -19,10 +19,9 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from digest.db.engine import unit_of_work
-from digest.db.models import ImportJob
-from digest.services import importing
-from digest.services.csvfiles import problem_csv
+from digest.services.console import importing
+from digest.services.console.csvfiles import problem_csv
+from digest.services.database import unit_of_work
 from digest.web.auth import signed_in
 from digest.web.guard import operator, to_sign_in
 from digest.web.pages import database, page, settings_of
@@ -128,10 +127,9 @@ def import_job(request: Request, job_id: int) -> Response:
         caller = signed_in(request, session)
         if caller is None:
             return to_sign_in()
-        job = session.get(ImportJob, job_id)
+        job = importing.job_of(session, job_id)
         if job is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
-        session.expunge(job)
     shown = list(importing.problems_of(url, job_id, limit=20))
     return page(request, "admin_import.html", caller=caller, job=job, problems=shown)
 
@@ -144,7 +142,7 @@ def import_problems(request: Request, job_id: int) -> Response:
         caller = signed_in(request, session)
         if caller is None:
             return to_sign_in()
-        if session.get(ImportJob, job_id) is None:
+        if importing.job_of(session, job_id) is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
 
     return StreamingResponse(

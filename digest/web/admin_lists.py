@@ -1,7 +1,7 @@
 """``/admin/topics``, ``/admin/feeds``, ``/admin/suppressions`` and
 ``/admin/deliveries``: the lists operators keep, with the forms that change them.
 
-Each page reads through ``digest.services.management``, the same functions the JSON
+Each page reads through ``digest.services.console``, the same functions the JSON
 API calls, so a value refused here is refused there with the same words. A refused
 form shows the page again with the reason, and nothing is stored.
 """
@@ -16,11 +16,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from digest.db.engine import unit_of_work
 from digest.domain import delivery as rules
 from digest.embedded import sender_for
-from digest.services import management
-from digest.services.choices import Fields, first
+from digest.services import console
+from digest.services.database import unit_of_work
+from digest.services.readers.choices import Fields, first
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import form_fields
 from digest.web.guard import operator, to_sign_in
@@ -55,10 +55,10 @@ def _act(
             return caller
         try:
             location = do(session, caller)
-        except management.ManagementError as exc:
+        except console.ManagementError as exc:
             session.rollback()
             return render(request, session, caller, str(exc), 422)
-        except management.NotFound as exc:
+        except console.NotFound as exc:
             session.rollback()
             return render(request, session, caller, str(exc), 404)
     return RedirectResponse(location, status_code=303)
@@ -68,7 +68,7 @@ def _int(raw: str, default: int = 0) -> int:
     """A positive id from a form or query string, else ``default`` (an id no row can
     have is as good as none)."""
     value = int(raw) if raw.isdecimal() and len(raw) < 19 else default
-    return value if value <= management.MAX_ID else default
+    return value if value <= console.MAX_ID else default
 
 
 # -- topics --------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def _topics(
         "admin_topics.html",
         status_code=status,
         caller=caller,
-        topics=management.list_topics(session),
+        topics=console.list_topics(session),
         error=error,
     )
 
@@ -98,7 +98,7 @@ async def add_topic(request: Request) -> Response:
     fields = await form_fields(request)
 
     def do(session: Session, caller: Caller) -> str:
-        row = management.create_topic(
+        row = console.create_topic(
             session, first(fields, "slug"), first(fields, "name") or None, first(fields, "keywords")
         )
         return f"/admin/topics#topic-{row.slug}"
@@ -111,7 +111,7 @@ async def change_topic(request: Request, slug: str) -> Response:
     fields = await form_fields(request)
 
     def do(session: Session, caller: Caller) -> str:
-        row = management.update_topic(
+        row = console.update_topic(
             session, slug, name=first(fields, "name"), keywords=first(fields, "keywords")
         )
         return f"/admin/topics#topic-{row.slug}"
@@ -135,8 +135,8 @@ def _feeds(
         "admin_feeds.html",
         status_code=status,
         caller=caller,
-        feeds=management.list_feeds(session),
-        topic_slugs=[t.slug for t in management.list_topics(session)],
+        feeds=console.list_feeds(session),
+        topic_slugs=[t.slug for t in console.list_topics(session)],
         error=error,
         notice=notice,
     )
@@ -154,7 +154,7 @@ async def add_feed(request: Request) -> Response:
     allow_private = settings_of(request).allow_private_feeds
 
     def do(session: Session, caller: Caller) -> str:
-        row = management.create_feed(
+        row = console.create_feed(
             session, first(fields, "url"), fields.get("topics", []), allow_private=allow_private
         )
         return f"/admin/feeds#feed-{row.id}"
@@ -167,7 +167,7 @@ async def delete_feed(request: Request, feed_id: int) -> Response:
     fields = await form_fields(request)
 
     def do(session: Session, caller: Caller) -> str:
-        management.delete_feed(session, feed_id)
+        console.delete_feed(session, feed_id)
         return "/admin/feeds"
 
     return await run_in_threadpool(_act, request, fields, _feeds, do)
@@ -189,8 +189,8 @@ def _fetch(request: Request, feed_id: int, fields: Fields) -> Response:
     # The fetch commits its own work; no transaction of this request stays open
     # while the feed's server answers.
     try:
-        report = management.fetch_feed_now(url, feed_id, settings_of(request), datetime.now(UTC))
-    except management.NotFound as exc:
+        report = console.fetch_feed_now(url, feed_id, settings_of(request), datetime.now(UTC))
+    except console.NotFound as exc:
         with unit_of_work(url) as session:
             return _feeds(request, session, caller, str(exc), 404)
     notice = f"{report.url}: {report.status}, {report.added} new, {report.updated} updated"
@@ -206,9 +206,7 @@ def _fetch(request: Request, feed_id: int, fields: Fields) -> Response:
 def _suppressions(
     request: Request, session: Session, caller: Caller, error: str | None, status: int
 ) -> Response:
-    listing = management.list_suppressions(
-        session, after=_int(request.query_params.get("after", ""))
-    )
+    listing = console.list_suppressions(session, after=_int(request.query_params.get("after", "")))
     return page(
         request,
         "admin_suppressions.html",
@@ -216,7 +214,7 @@ def _suppressions(
         caller=caller,
         entries=listing.items,
         next_after=listing.next,
-        reasons=management.SUPPRESSION_REASONS,
+        reasons=console.SUPPRESSION_REASONS,
         error=error,
     )
 
@@ -232,7 +230,7 @@ async def add_suppression(request: Request) -> Response:
     fields = await form_fields(request)
 
     def do(session: Session, caller: Caller) -> str:
-        management.add_suppression(
+        console.add_suppression(
             session,
             first(fields, "email"),
             datetime.now(UTC),
@@ -249,7 +247,7 @@ async def remove_suppression(request: Request, suppression_id: int) -> Response:
     fields = await form_fields(request)
 
     def do(session: Session, caller: Caller) -> str:
-        management.remove_suppression(session, suppression_id)
+        console.remove_suppression(session, suppression_id)
         return "/admin/suppressions"
 
     return await run_in_threadpool(_act, request, fields, _suppressions, do)
@@ -264,14 +262,12 @@ def _deliveries(
     caller: Caller,
     error: str | None,
     status: int,
-    report: management.RetryReport | None = None,
+    report: console.RetryReport | None = None,
 ) -> Response:
     wanted = request.query_params.get("status", "")
     wanted = wanted if wanted in DELIVERY_STATUSES else ""
     before = _int(request.query_params.get("before", ""), default=-1)
-    listing = management.list_deliveries(
-        session, status=wanted, before=before if before > 0 else None
-    )
+    listing = console.list_deliveries(session, status=wanted, before=before if before > 0 else None)
     return page(
         request,
         "admin_deliveries.html",
@@ -319,8 +315,8 @@ def _retry(request: Request, fields: Fields, ids: list[int] | None) -> Response:
     sender = sender_for(settings)
     now = datetime.now(UTC)
     if ids is None:
-        report = management.retry_failed(url, settings, sender, now)
+        report = console.retry_failed(url, settings, sender, now)
     else:
-        report = management.retry_deliveries(url, ids, settings, sender, now)
+        report = console.retry_deliveries(url, ids, settings, sender, now)
     with unit_of_work(url) as session:
         return _deliveries(request, session, caller, None, 200, report=report)

@@ -1,5 +1,5 @@
 """``/admin/preview``: what a subscriber, or a set of topics, gets at a slot, built by
-:mod:`digest.services.previewing` (the sender's own code), with the reason each
+:mod:`digest.services.editorial.previewing` (the sender's own code), with the reason each
 nearby article is in or out, the message's checks, and a test send.
 
 The email is shown from its own URL in a sandboxed frame: its styles and images load
@@ -19,20 +19,20 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from digest.db.engine import unit_of_work
 from digest.domain.delivery import SENT, outcome
 from digest.domain.schedule import zone
 from digest.embedded import sender_for
-from digest.services import management
-from digest.services.choices import FREQUENCIES, Fields, first
-from digest.services.previewing import (
+from digest.services import console
+from digest.services.database import unit_of_work
+from digest.services.editorial.copies import send_test
+from digest.services.editorial.previewing import (
     Preview,
     PreviewError,
     preview_subscriber,
     preview_topics,
-    send_test,
-    when,
 )
+from digest.services.editorial.reasons import when
+from digest.services.readers.choices import FREQUENCIES, Fields, first
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import csrf_ok, form_fields, topic_options
 from digest.web.guard import to_sign_in
@@ -110,7 +110,7 @@ def target_of(fields: Fields) -> Target:
     raw_id = first(fields, "subscriber")
     subscriber = None
     if raw_id:
-        if not raw_id.isdecimal() or int(raw_id) > management.MAX_ID:
+        if not raw_id.isdecimal() or int(raw_id) > console.MAX_ID:
             raise TargetError(f"subscriber: {raw_id!r} is not a subscriber id")
         subscriber = int(raw_id)
     topics = []
@@ -165,8 +165,8 @@ def _page(
     target = None
     if q:
         try:
-            matches = management.list_subscribers(session, fragment=q, limit=20).items
-        except management.ManagementError as exc:
+            matches = console.list_subscribers(session, fragment=q, limit=20).items
+        except console.ManagementError as exc:
             error, status = str(exc), 422
     if error is None:
         try:

@@ -4,21 +4,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from digest.db.engine import unit_of_work
-from digest.db.models import Delivery, Subscriber
 from digest.embedded import sender_for
-from digest.services import console, management, preferences
-from digest.services.choices import Fields, FormErrors, choices_from_form, choices_of, first
+from digest.services import console
+from digest.services.console import lookup
+from digest.services.database import unit_of_work
+from digest.services.readers import preferences
+from digest.services.readers.choices import Fields, FormErrors, choices_from_form, choices_of, first
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import form_context, form_fields, form_values, topic_options
 from digest.web.guard import operator, to_sign_in
 from digest.web.pages import database, page, settings_of
+
+if TYPE_CHECKING:
+    from digest.db.models import Subscriber
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,16 +40,16 @@ def subscribers(
             return to_sign_in()
         error, status_code = None, 200
         try:
-            found = management.list_subscribers(
+            found = console.list_subscribers(
                 session,
                 fragment=q[:320],
                 status=status,
                 topic=topic[:64],
-                after=min(max(0, after), management.MAX_ID),
+                after=min(max(0, after), console.MAX_ID),
             )
-        except management.ManagementError as exc:
-            found, error, status_code = management.Page([], None), str(exc), 422
-        topics = console.topic_slugs(session)
+        except console.ManagementError as exc:
+            found, error, status_code = console.Page([], None), str(exc), 422
+        topics = lookup.topic_slugs(session)
     return page(
         request,
         "admin_subscribers.html",
@@ -55,7 +60,7 @@ def subscribers(
         q=q,
         status=status,
         topic=topic,
-        statuses=console.STATUSES,
+        statuses=lookup.STATUSES,
         topics=topics,
         error=error,
     )
@@ -79,7 +84,7 @@ def _subscriber(
         caller=caller,
         subscriber_id=sub.id,
         data=preferences.export(session, sub),
-        retryable=console.delivery_ids_of(session, sub.id),
+        retryable=lookup.delivery_ids_of(session, sub.id),
         notice=notice[:40],
         topics=topic_options(session),
         values=form_values(choices_of(sub), fields),
@@ -97,7 +102,7 @@ def subscriber_page(request: Request, subscriber_id: int, notice: str = "") -> R
         caller = signed_in(request, session)
         if caller is None:
             return to_sign_in()
-        sub = session.get(Subscriber, subscriber_id) if subscriber_id <= management.MAX_ID else None
+        sub = lookup.subscriber_by_id(session, subscriber_id)
         if sub is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
         return _subscriber(request, session, caller, sub, notice=notice)
@@ -119,7 +124,7 @@ def _change(request: Request, subscriber_id: int, fields: Fields) -> Response:
         caller = operator(request, session, fields)
         if isinstance(caller, Response):
             return caller
-        sub = session.get(Subscriber, subscriber_id) if subscriber_id <= management.MAX_ID else None
+        sub = lookup.subscriber_by_id(session, subscriber_id)
         if sub is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
         if action == "save":
@@ -134,10 +139,8 @@ def _change(request: Request, subscriber_id: int, fields: Fields) -> Response:
             notice = "saved"
         elif action == "suppress":
             try:
-                management.suppress_subscriber(
-                    session, sub.id, first(fields, "detail") or None, now
-                )
-            except management.ManagementError as exc:
+                console.suppress_subscriber(session, sub.id, first(fields, "detail") or None, now)
+            except console.ManagementError as exc:
                 session.rollback()
                 errors = {exc.field: str(exc)}
                 return _subscriber(request, session, caller, sub, status_code=422, errors=errors)
@@ -147,7 +150,7 @@ def _change(request: Request, subscriber_id: int, fields: Fields) -> Response:
                 errors = {"confirm_delete": "tick the box to confirm that everything goes"}
                 return _subscriber(request, session, caller, sub, status_code=422, errors=errors)
             email = sub.email
-            management.delete_subscriber(session, sub.id, now)
+            console.delete_subscriber(session, sub.id, now)
             return page(request, "admin_deleted.html", caller=caller, email=email)
         else:
             return _subscriber(
@@ -171,18 +174,18 @@ def _retry(request: Request, delivery_id: int, fields: Fields) -> Response:
         caller = operator(request, session, fields)
         if isinstance(caller, Response):
             return caller
-        delivery = session.get(Delivery, delivery_id) if delivery_id <= management.MAX_ID else None
-        if delivery is None:
+        found = lookup.subscriber_of_delivery(session, delivery_id)
+        if found is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
-        subscriber_id = delivery.subscriber_id
+        subscriber_id = found
     try:
-        done = management.retry_delivery(
+        done = console.retry_delivery(
             url, delivery_id, settings, sender_for(settings), datetime.now(UTC)
         )
         outcome = "paused" if done.outcome == "waiting" else done.outcome
-    except management.Conflict:
+    except console.Conflict:
         outcome = "not-failed"
-    except management.NotFound:
+    except console.NotFound:
         outcome = "gone"
     return RedirectResponse(
         f"/admin/subscribers/{subscriber_id}?notice=retry-{outcome}", status_code=303

@@ -14,11 +14,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from digest.db.engine import unit_of_work
 from digest.embedded import sender_for
-from digest.services import management as manage
-from digest.services import reporting
-from digest.services.controls import set_sending_paused
+from digest.services import console as manage
+from digest.services import editorial
+from digest.services.console import reporting
+from digest.services.database import unit_of_work
+from digest.services.sending.controls import set_sending_paused
 from digest.web.api_replies import (
     ArticleOut,
     DeliveryOut,
@@ -256,7 +257,7 @@ def list_articles(
     """The most recently stored articles first, optionally only those whose title
     contains ``fragment`` (any case)."""
     with unit_of_work(database(request)) as session:
-        return manage.list_articles(
+        return editorial.list_articles(
             session,
             topic=topic or "",
             fragment=fragment,
@@ -276,9 +277,9 @@ def edit_article(request: Request, caller: Editor, article_id: PathId, body: Edi
     """Pin an article to the top of its topics until a moment, or unpin it; hold it
     out of every digest, or release it. Fields left out stay; asking for the state
     it already has changes nothing. Editors may do this as well as operators."""
-    pin = body.pinned_until if "pinned_until" in body.model_fields_set else manage.KEEP
+    pin = body.pinned_until if "pinned_until" in body.model_fields_set else editorial.KEEP
     with unit_of_work(database(request)) as session:
-        return manage.set_editorial(
+        return editorial.set_editorial(
             session, article_id, pinned_until=pin, held=body.held, by=caller.who, now=_now()
         )
 
@@ -292,7 +293,7 @@ def push_articles(request: Request, _: Operator, body: ArticlesIn) -> object:
         if "published_at" in record:
             record["published_at"] = record["published_at"].isoformat()
     with unit_of_work(database(request)) as session:
-        report = manage.push_articles(session, records, _now())
+        report = editorial.push_articles(session, records, _now())
     return asdict(report)
 
 

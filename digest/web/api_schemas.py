@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from digest.services.management import MAX_ID, MAX_PAGE, PAGE_SIZE
+from digest.services.console import MAX_ID, MAX_PAGE, PAGE_SIZE
 
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 NO_NUL = r"^[^\x00]*$"

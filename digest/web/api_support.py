@@ -18,9 +18,9 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
-from digest.db.engine import unit_of_work
-from digest.services.admins import ROLES
-from digest.services.management import Conflict, ManagementError, NotFound
+from digest.services.console import Conflict, ManagementError, NotFound
+from digest.services.console.admins import ROLES
+from digest.services.database import unit_of_work
 from digest.web.api_replies import Problem
 from digest.web.auth import Caller, api_caller, require_change
 from digest.web.pages import database

@@ -8,11 +8,10 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 
 from digest import __version__
 from digest.config import Settings, get_settings
-from digest.db.engine import get_engine
+from digest.services.database import ping
 from digest.web.admin import router as admin_router
 from digest.web.admin_articles import router as admin_articles_router
 from digest.web.admin_data import router as admin_data_router
@@ -59,8 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz(request: Request) -> JSONResponse:
         current: Settings = request.app.state.settings
         try:
-            with get_engine(current.database_url).connect() as conn:
-                conn.execute(text("SELECT 1"))
+            ping(current.database_url)
         except Exception as exc:  # any database failure makes the service unhealthy
             return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
         return JSONResponse(

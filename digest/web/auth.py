@@ -6,15 +6,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from digest.config import secret_key
-from digest.db.models import AdminUser
-from digest.services.admins import api_key_role, may_change, session_stamp
+from digest.services.console.admins import (
+    admin_with_stamp,
+    api_key_role,
+    may_change,
+    session_stamp,
+)
 from digest.web.pages import secure_cookies, settings_of
+
+if TYPE_CHECKING:
+    from digest.db.models import AdminUser
 
 COOKIE = "digest_admin"
 SESSION_AGE = timedelta(hours=12)
@@ -65,8 +73,8 @@ def signed_in(request: Request, session: Session) -> Caller | None:
         user_id, stamp = int(value[0]), str(value[1])
     except (BadSignature, TypeError, ValueError, IndexError):
         return None
-    user = session.get(AdminUser, user_id)
-    if user is None or user.disabled or session_stamp(user) != stamp:
+    user = admin_with_stamp(session, user_id, stamp)
+    if user is None:
         return None
     return Caller(user.email, user.role)
 

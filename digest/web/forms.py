@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from digest.config import secret_key
 from digest.domain.schedule import WEEKDAY_NAMES, WEEKDAYS
-from digest.services.choices import Choices, Fields, first
-from digest.services.topics import list_topics
+from digest.services.readers.choices import Choices, Fields, first
+from digest.services.readers.topics import list_topics
 from digest.web import csrf
 from digest.web.pages import settings_of
 

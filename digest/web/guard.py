@@ -8,8 +8,8 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from digest.services.admins import ROLES
-from digest.services.choices import Fields
+from digest.services.console.admins import ROLES
+from digest.services.readers.choices import Fields
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import csrf_ok
 from digest.web.pages import page

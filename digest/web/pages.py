@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from digest.config import Settings, secret_key
-from digest.db.schema import ensure_schema
 from digest.rendering.environment import templates_dir
+from digest.services.database import ensure_schema
 from digest.web import csrf
 
 

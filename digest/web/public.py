@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from digest.db.engine import unit_of_work
-from digest.db.models import Subscriber
 from digest.domain.schedule import zone
-from digest.services import preferences
-from digest.services.choices import Fields, FormErrors, choices_from_form, choices_of, first
-from digest.services.composing import link_for
-from digest.services.unsubscribing import resubscribe, unsubscribe
+from digest.services.database import unit_of_work
+from digest.services.readers import preferences
+from digest.services.readers.choices import Fields, FormErrors, choices_from_form, choices_of, first
+from digest.services.readers.unsubscribing import resubscribe, unsubscribe
+from digest.services.sending.composing import link_for
 from digest.web.forms import csrf_ok, form_context, form_fields, form_values, topic_options
 from digest.web.pages import database, page, settings_of
+
+if TYPE_CHECKING:
+    from digest.db.models import Subscriber
 
 router = APIRouter()
 

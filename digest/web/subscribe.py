@@ -9,13 +9,13 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from digest.config import secret_key
-from digest.db.engine import unit_of_work
 from digest.domain.consent import CONSENT_WORDING, CURRENT_WORDING
 from digest.embedded import sender_for
-from digest.services import signup
-from digest.services.choices import Fields, FormErrors, choices_from_form, first
-from digest.services.composing import link_for
-from digest.services.subscribers import SubscriberError, normalise_email
+from digest.services.database import unit_of_work
+from digest.services.readers import signup
+from digest.services.readers.choices import Fields, FormErrors, choices_from_form, first
+from digest.services.readers.subscribers import SubscriberError, normalise_email
+from digest.services.sending.composing import link_for
 from digest.tokens import ExpiredToken, InvalidToken, read_timed_token
 from digest.web.forms import (
     client_ip,

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline
+from digest.services.sending import pipeline
 from tests.conftest import stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.integration.web.test_admin_access import PASSWORD, admin

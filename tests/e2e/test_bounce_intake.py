@@ -18,7 +18,7 @@ from sqlalchemy import select
 from digest.db.engine import unit_of_work
 from digest.db.models import BounceEvent, Delivery, Subscriber
 from digest.mail.capture import free_port
-from digest.services.suppressing import suppression_of
+from digest.services.readers.suppressing import suppression_of
 from tests.conftest import Cli, Received, SmtpServer, stop
 from tests.integration.services import bounce_mail
 

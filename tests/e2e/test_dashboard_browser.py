@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import sync_playwright
 
-from digest.services import reporting
+from digest.services.console import reporting
 from tests.conftest import stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.integration.web.test_admin_access import PASSWORD, admin

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
 from digest.embedded import sender_for
-from digest.services import bouncing, pipeline
-from digest.services.controls import pause_state
+from digest.services.bounces import handling as bouncing
+from digest.services.sending import pipeline
+from digest.services.sending.controls import pause_state
 from tests.conftest import stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.integration.services import bounce_mail

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
-from digest.services.composing import link_for
+from digest.services.sending.composing import link_for
 from tests.conftest import process_env, stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, start_web, web_port
 

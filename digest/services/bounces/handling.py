@@ -1,7 +1,7 @@
 """Bounces: what a bounce, complaint or automatic reply says, about whom, and what
 the bounce policy does about it.
 
-Every way a report arrives (:mod:`digest.services.bounce_intake`: the SMTP/LMTP
+Every way a report arrives (:mod:`digest.services.bounces.intake`: the SMTP/LMTP
 receiver, the mailbox poller, a file import) ends in :func:`take_in`. Each recipient
 a report names becomes one stored :class:`~digest.db.models.BounceEvent`, matched to
 its delivery and subscriber by, in order:
@@ -15,7 +15,7 @@ The first two carry an HMAC under the secret key and the third is random, so a
 report that names one of them is about a message we sent. The bounce domain's
 receiver takes mail from anyone, though, and anyone can write a report naming an
 address: a report matched by the address alone is acted on only when we mailed that
-address in the ``RECENT_MAIL`` (:mod:`digest.services.bounce_matching`) before it
+address in the ``RECENT_MAIL`` (:mod:`digest.services.bounces.matching`) before it
 arrived (not before the date it claims), else it is stored and nothing more.
 
 The policy (settings ``hard_bounce_limit``, ``soft_bounce_limit``,
@@ -57,8 +57,8 @@ from digest.bounces.parse import parse_message
 from digest.config import Settings
 from digest.db.bulk import upsert_insert
 from digest.db.models import BounceEvent, Subscriber, table_of
-from digest.services.bounce_matching import TIED, UNMATCHED, Match, find, mailed_recently
-from digest.services.suppressing import suppress
+from digest.services.bounces.matching import TIED, UNMATCHED, Match, find, mailed_recently
+from digest.services.readers.suppressing import suppress
 
 SOURCES = ("smtp", "lmtp", "mailbox", "import")
 ACTED_ON = ("hard", "soft", "complaint")

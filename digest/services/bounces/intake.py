@@ -1,4 +1,4 @@
-"""The ways bounces come in, each ending in :func:`digest.services.bouncing.take_in`:
+"""The ways bounces come in, each ending in :func:`digest.services.bounces.handling.take_in`:
 one message received by SMTP or LMTP, files imported, the bounce mailbox polled;
 and the events stored, for the console and the command line."""
 
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import BounceEvent
-from digest.services.bounce_matching import subscriber_by_address
-from digest.services.bouncing import IntakeReport, Taken, take_in
+from digest.services.bounces.handling import IntakeReport, Taken, take_in
+from digest.services.bounces.matching import subscriber_by_address
 
 IMPORT_BATCH = 100  # messages per transaction of a file import
 
@@ -93,8 +93,8 @@ def poll_mailbox(
     """Read the bounce mailbox once (``DIGEST_BOUNCE_MAILBOX_URL``): each message is
     taken in and committed, then removed from the mailbox; one that cannot be stored
     stays there for the next poll. None when no mailbox is configured. Raises
-    :class:`digest.bounces.mailbox.MailboxError` when the mailbox cannot be read."""
-    from digest.bounces.mailbox import MailboxConfig, poll
+    :class:`digest.mail.mailbox.MailboxError` when the mailbox cannot be read."""
+    from digest.mail.mailbox import MailboxConfig, poll
 
     if settings.bounce_mailbox_url is None:
         return None

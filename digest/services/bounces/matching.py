@@ -1,4 +1,4 @@
-"""Which delivery and subscriber a bounce is about (see :mod:`digest.services.bouncing`
+"""Which delivery and subscriber a bounce is about (see :mod:`digest.services.bounces.handling`
 for the order and why a match by address alone is trusted less)."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""What operators do to the data: subscribers, topics, feeds, the suppression list,
-articles and deliveries; and what editors do to articles: pin or hold them. The JSON
+"""Operators' work: the lists they manage (subscribers, topics, feeds, the suppression
+list, deliveries and their retries), subscriber CSV import and export, the dashboard's
+reports, admin accounts and API keys, and the sample data of ``digest up``. The JSON
 API, the admin pages and the CLI call these, so every check lives here and a bad
 value is refused the same way wherever it comes from:
 :class:`ManagementError` (a ValueError naming the field), :class:`Conflict` (valid,
@@ -8,21 +9,15 @@ but it clashes with what is stored) or :class:`NotFound`.
 Functions that read or write take the caller's Session and leave the commit to it.
 Those that fetch a feed or send mail take the database URL instead: like the
 pipeline, they commit before they talk to the network.
+
+Writes: ``subscribers``, ``subscriptions``, ``consents`` and ``suppressions`` (through
+:mod:`digest.services.readers`), ``topics``, ``feeds``, ``feed_topics``,
+``deliveries`` (reopened for a retry) and what the retry's send records,
+``import_jobs``, ``import_problems``, ``admin_users``, ``api_keys``, ``rate_events``
+(sign-in limits).
 """
 
-from digest.services.management.articles import (
-    KEEP,
-    ArticleRow,
-    hold_article,
-    list_articles,
-    moment_of,
-    pin_article,
-    push_articles,
-    release_article,
-    set_editorial,
-    unpin_article,
-)
-from digest.services.management.base import (
+from digest.services.console.base import (
     MAX_ID,
     MAX_PAGE,
     PAGE_SIZE,
@@ -31,7 +26,7 @@ from digest.services.management.base import (
     NotFound,
     Page,
 )
-from digest.services.management.deliveries import (
+from digest.services.console.deliveries import (
     AttemptRow,
     DeliveryRow,
     RetryOutcome,
@@ -41,14 +36,14 @@ from digest.services.management.deliveries import (
     retry_delivery,
     retry_failed,
 )
-from digest.services.management.feeds import (
+from digest.services.console.feeds import (
     FeedRow,
     create_feed,
     delete_feed,
     fetch_feed_now,
     list_feeds,
 )
-from digest.services.management.subscribers import (
+from digest.services.console.subscribers import (
     SubscriberChanges,
     create_subscriber,
     delete_subscriber,
@@ -57,22 +52,20 @@ from digest.services.management.subscribers import (
     suppress_subscriber,
     update_subscriber,
 )
-from digest.services.management.suppressions import (
+from digest.services.console.suppressions import (
     SUPPRESSION_REASONS,
     SuppressionRow,
     add_suppression,
     list_suppressions,
     remove_suppression,
 )
-from digest.services.management.topics import TopicRow, create_topic, list_topics, update_topic
+from digest.services.console.topics import TopicRow, create_topic, list_topics, update_topic
 
 __all__ = [
-    "KEEP",
     "MAX_ID",
     "MAX_PAGE",
     "PAGE_SIZE",
     "SUPPRESSION_REASONS",
-    "ArticleRow",
     "AttemptRow",
     "Conflict",
     "DeliveryRow",
@@ -93,24 +86,16 @@ __all__ = [
     "delete_subscriber",
     "fetch_feed_now",
     "get_subscriber",
-    "hold_article",
-    "list_articles",
     "list_deliveries",
     "list_feeds",
     "list_subscribers",
     "list_suppressions",
     "list_topics",
-    "moment_of",
-    "pin_article",
-    "push_articles",
-    "release_article",
     "remove_suppression",
     "retry_deliveries",
     "retry_delivery",
     "retry_failed",
-    "set_editorial",
     "suppress_subscriber",
-    "unpin_article",
     "update_subscriber",
     "update_topic",
 ]

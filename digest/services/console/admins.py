@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import AdminUser, ApiKey
-from digest.services.subscribers import SubscriberError, normalise_email
+from digest.services.readers.subscribers import SubscriberError, normalise_email
 
 ROLES = ("operator", "editor")
 MIN_PASSWORD = 12
@@ -85,6 +85,15 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
 def session_stamp(user: AdminUser) -> str:
     """Changes when the password changes, which ends every existing session."""
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def admin_with_stamp(session: Session, user_id: int, stamp: str) -> AdminUser | None:
+    """The admin ``user_id`` if they are enabled and their password has not changed
+    since ``stamp`` (see :func:`session_stamp`) was taken; None otherwise."""
+    user = session.get(AdminUser, user_id)
+    if user is None or user.disabled or session_stamp(user) != stamp:
+        return None
+    return user
 
 
 def _key_hash(key: str) -> str:

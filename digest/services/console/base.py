@@ -11,8 +11,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from digest.db.models import Topic
-from digest.services import topics as topic_rules
-from digest.services.subscribers import SubscriberError, normalise_email
+from digest.services.readers import topics as topic_rules
+from digest.services.readers.subscribers import SubscriberError, normalise_email
 
 T = TypeVar("T")
 Loc = tuple[str | int, ...]

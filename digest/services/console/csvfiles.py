@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
-from digest.services.subscribers import FREQUENCIES, SubscriberError, normalise_email
+from digest.services.readers.subscribers import FREQUENCIES, SubscriberError, normalise_email
 
 REQUIRED_COLUMNS = ("email", "topics")
 OPTIONAL_COLUMNS = ("name", "frequency", "timezone", "hour", "weekday")

@@ -15,8 +15,8 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, id_in
 from digest.domain import delivery as rules
 from digest.mail.sender import Sender
-from digest.services import console, pipeline
-from digest.services.management.base import (
+from digest.services.console import lookup
+from digest.services.console.base import (
     MAX_ID,
     PAGE_SIZE,
     Conflict,
@@ -27,6 +27,7 @@ from digest.services.management.base import (
     limit_of,
     page_of,
 )
+from digest.services.sending import pipeline
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def retry_deliveries(
         for id_ in wanted:
             if id_ not in statuses:
                 reasons[id_] = "there is no such delivery"
-            elif console.reopen_failed(session, id_, now):
+            elif lookup.reopen_failed(session, id_, now):
                 reopened.append(id_)
             else:
                 reasons[id_] = f"it is {statuses[id_]}; only failed deliveries are retried"
@@ -216,7 +217,7 @@ def retry_failed(
                 .limit(send_now)
             )
         )
-        reopened = [i for i in ids if console.reopen_failed(session, i, now)]
+        reopened = [i for i in ids if lookup.reopen_failed(session, i, now)]
         rest = session.execute(
             update(Delivery)
             .where(Delivery.status == rules.FAILED)

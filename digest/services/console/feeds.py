@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from digest.config import Settings
 from digest.db.models import Article, Feed, FeedTopic
-from digest.ingest import polling
 from digest.ingest.errors import IngestError
-from digest.services.management.base import (
+from digest.services.console.base import (
     CONTROL,
     MAX_ID,
     MAX_KEY_BYTES,
@@ -24,6 +23,7 @@ from digest.services.management.base import (
     get_row,
     topics_of,
 )
+from digest.services.ingesting import polling
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from digest.db.models import (
     table_of,
 )
 from digest.domain.schedule import WEEKDAYS
-from digest.services.choices import reschedule
-from digest.services.csvfiles import (
+from digest.services.console.base import MAX_ID
+from digest.services.console.csvfiles import (
     EXPORT_COLUMNS,
     ImportRefused,
     Problem,
@@ -42,7 +42,8 @@ from digest.services.csvfiles import (
     read_rows,
     topics_cell,
 )
-from digest.services.suppressing import suppressed_among
+from digest.services.readers.choices import reschedule
+from digest.services.readers.suppressing import suppressed_among
 
 BATCH_SIZE = 1000
 
@@ -229,6 +230,14 @@ def _record_progress(
                 for p in problems
             ],
         )
+
+
+def job_of(session: Session, job_id: int) -> ImportJob | None:
+    """One import job, detached from ``session`` so it can be shown after it closes."""
+    job = session.get(ImportJob, job_id) if 0 < job_id <= MAX_ID else None
+    if job is not None:
+        session.expunge(job)
+    return job
 
 
 def latest_jobs(session: Session, limit: int = 20) -> list[ImportJob]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from digest.db.models import Delivery, Subscriber, Subscription, Topic
 from digest.domain import delivery as rules
+from digest.services.console.base import MAX_ID
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "active", "unsubscribed", "bounced")
@@ -87,3 +88,22 @@ def reopen_failed(session: Session, delivery_id: int, now: datetime) -> bool:
 
 def topic_slugs(session: Session) -> list[str]:
     return list(session.scalars(select(Topic.slug).order_by(Topic.slug)))
+
+
+def subscriber_by_id(session: Session, subscriber_id: int) -> Subscriber | None:
+    """The subscriber with this id, or None (also for ids no table can hold)."""
+    if not 0 < subscriber_id <= MAX_ID:
+        return None
+    return session.get(Subscriber, subscriber_id)
+
+
+def subscriber_by_email(session: Session, address: str) -> Subscriber | None:
+    """The subscriber with this (already normalised) address, or None."""
+    return session.scalar(select(Subscriber).where(Subscriber.email == address))
+
+
+def subscriber_of_delivery(session: Session, delivery_id: int) -> int | None:
+    """The id of the subscriber a delivery was for, or None when there is no such delivery."""
+    if not 0 < delivery_id <= MAX_ID:
+        return None
+    return session.scalar(select(Delivery.subscriber_id).where(Delivery.id == delivery_id))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from digest.db.models import Delivery, DeliveryAttempt, Digest, Feed, Subscriber
 from digest.domain import delivery as rules
-from digest.services.controls import pause_state
+from digest.services.sending.controls import pause_state
 
 OUTCOMES = ("sent", "deferred", "failed", "bounced", "skipped")
 

@@ -9,9 +9,10 @@ from importlib import resources
 
 from digest.config import Settings
 from digest.db.engine import unit_of_work
-from digest.ingest import parse_feed, upsert_articles
-from digest.services.importing import import_subscribers
-from digest.services.topics import add_topic
+from digest.ingest import parse_feed
+from digest.services.console.importing import import_subscribers
+from digest.services.ingesting import upsert_articles
+from digest.services.readers.topics import add_topic
 
 SAMPLE_TOPICS = {
     "technology": ("Technology", ["artificial intelligence", "ai act"]),

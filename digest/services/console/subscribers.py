@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from digest.db.models import Subscriber, Suppression
 from digest.domain.consent import address_hash
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
-from digest.services import console, preferences
-from digest.services.choices import Choices, apply_choices, choices_of
-from digest.services.management.base import (
+from digest.services.console import lookup
+from digest.services.console.base import (
     CONTROL,
     MAX_DETAIL,
     MAX_NAME,
@@ -30,14 +29,16 @@ from digest.services.management.base import (
     slug_of,
     topics_of,
 )
-from digest.services.subscribers import (
+from digest.services.readers import preferences
+from digest.services.readers.choices import Choices, apply_choices, choices_of
+from digest.services.readers.subscribers import (
     FREQUENCIES,
     SubscriberError,
     SubscriberInput,
     upsert_subscriber,
 )
-from digest.services.suppressing import suppression_of
-from digest.services.unsubscribing import unsubscribe
+from digest.services.readers.suppressing import suppression_of
+from digest.services.readers.unsubscribing import unsubscribe
 
 
 @dataclass(frozen=True)
@@ -105,15 +106,15 @@ def list_subscribers(
     topic: str = "",
     after: int = 0,
     limit: int = PAGE_SIZE,
-) -> Page[console.SubscriberRow]:
+) -> Page[lookup.SubscriberRow]:
     """Subscribers whose address contains ``fragment``, with ``status``, following
     ``topic``, in id order after ``after``."""
     fragment = one_line("fragment", fragment, 320) or ""
-    if status and status not in console.STATUSES:
-        raise ManagementError("status", f"must be one of {', '.join(console.STATUSES)}")
+    if status and status not in lookup.STATUSES:
+        raise ManagementError("status", f"must be one of {', '.join(lookup.STATUSES)}")
     if topic and slug_of(topic) is None:
         return Page([], None)  # no topic has that name, so no one follows it
-    rows, next_after = console.find_subscribers(
+    rows, next_after = lookup.find_subscribers(
         session,
         fragment=fragment,
         status=status,
@@ -129,7 +130,7 @@ def get_subscriber(session: Session, subscriber_id: int) -> dict[str, Any]:
     each delivery's id (to retry it) and their suppression entry, if any."""
     sub = get_row(session, Subscriber, subscriber_id, "subscriber")
     data = preferences.export(session, sub)
-    ids = console.delivery_ids_of(session, sub.id)
+    ids = lookup.delivery_ids_of(session, sub.id)
     for digest in data["digests"]:
         if digest["delivery"] is not None:
             digest["delivery"]["id"] = ids.get(digest["delivery"]["message_id"])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber, Suppression
 from digest.domain.consent import address_hash
-from digest.services.management.base import (
+from digest.services.console.base import (
     MAX_DETAIL,
     PAGE_SIZE,
     Conflict,
@@ -24,8 +24,8 @@ from digest.services.management.base import (
     one_line,
     page_of,
 )
-from digest.services.suppressing import suppression_of
-from digest.services.unsubscribing import unsubscribe
+from digest.services.readers.suppressing import suppression_of
+from digest.services.readers.unsubscribing import unsubscribe
 
 SUPPRESSION_REASONS = ("manual", "operator", "complaint", "hard_bounce", "soft_bounce")
 

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digest.db.models import ArticleTopic, Subscriber, Subscription, Topic
-from digest.services import topics as topic_rules
-from digest.services.management.base import (
+from digest.services.console.base import (
     MAX_NAME,
     Conflict,
     ManagementError,
@@ -19,6 +18,7 @@ from digest.services.management.base import (
     one_line,
     slug_of,
 )
+from digest.services.readers import topics as topic_rules
 
 MAX_KEYWORD = 100
 MAX_KEYWORDS = 100

@@ -14,9 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import Article, ArticleTopic, Topic
-from digest.ingest.push import FieldError, read_record
-from digest.ingest.store import UpsertReport, store_items
-from digest.services.management.base import (
+from digest.services.console.base import (
     MAX_KEY_BYTES,
     PAGE_SIZE,
     Loc,
@@ -29,6 +27,8 @@ from digest.services.management.base import (
     page_of,
     slug_of,
 )
+from digest.services.ingesting.push import FieldError, read_record
+from digest.services.ingesting.store import UpsertReport, store_items
 
 MAX_EDITOR = 320  # the longest admin address, the column's width
 

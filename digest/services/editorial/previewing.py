@@ -10,10 +10,9 @@ sent): only the Message-ID, the Date and the MIME boundary differ.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
@@ -24,85 +23,48 @@ from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
 from digest.db.engine import unit_of_work
-from digest.db.models import Article, Digest, SentArticle, Subscriber, Topic, id_in
-from digest.domain import selection as codes
+from digest.db.models import Digest, SentArticle, Subscriber, Topic
 from digest.domain.content import DigestContent, Recipient
-from digest.domain.delivery import Reply, why_not_send
+from digest.domain.delivery import why_not_send
 from digest.domain.schedule import last_slot_at_or_before, next_slot_after, zone
 from digest.domain.selection import Candidate, Selection, TopicWindow, select_articles
-from digest.mail.dkim import signed
 from digest.mail.message import make_message_id, quoted_printable
-from digest.mail.sender import Sender
 from digest.rendering import RenderedEmail, render_digest
 from digest.rendering.checks import Check, check_message
-from digest.services.building import limits_of, load_candidates, topic_windows
-from digest.services.composing import (
+from digest.services.editorial.reasons import (
+    NEARBY,
+    Case,
+    TopicExplained,
+    reasons_for,
+)
+from digest.services.readers.choices import cadence_of
+from digest.services.readers.subscribers import SubscriberError, normalise_email
+from digest.services.readers.suppressing import suppressed_among
+from digest.services.sending.building import limits_of, load_candidates, topic_windows
+from digest.services.sending.composing import (
     contents,
     message_of,
     recipient_for,
     sample_recipient,
     stored_sections,
 )
-from digest.services.planning import (
+from digest.services.sending.planning import (
     FIRST_LOOKBACK,
-    cadence_of,
     digest_window,
     last_window_ends,
     window_of,
 )
-from digest.services.subscribers import SubscriberError, normalise_email
-from digest.services.suppressing import suppressed_among
 
 log = logging.getLogger(__name__)
 
-# Articles this far outside a digest's window are listed too, so an editor sees why
-# a story from just before (or just after) the window is not in it.
-NEARBY = timedelta(days=1)
-# At most this many such articles per topic, and this many others left out (over
-# the caps, held, already sent): a busy topic does not make the page endless.
-NEARBY_SHOWN = 10
-OUT_SHOWN = 40
 # What a preview of topics (no subscriber) is addressed to; its links lead nowhere.
 SAMPLE_ADDRESS = "reader@example.com"
 # Digest statuses whose articles are chosen and stored.
 BUILT = ("built", "sent", "failed")
-INCLUDED = "included"
-DUPLICATE = "duplicate"
-# A candidate a digest already built does not carry although it would now: it came
-# in (or changed, or was released) after the digest was built.
-AFTER_BUILD = "after-build"
 
 
 class PreviewError(LookupError):
     """No such subscriber or topic, or nothing that could be previewed."""
-
-
-@dataclass(frozen=True)
-class Explained:
-    """One candidate article under one of the digest's topics, and why it is in or out."""
-
-    article_id: int
-    title: str
-    url: str
-    published_at: datetime
-    code: str  # INCLUDED, DUPLICATE or one of digest.domain.selection's codes
-    reason: str  # the sentence an editor reads
-    rank: int | None = None  # position in the email, from 1, when included
-    pinned: bool = False
-
-    @property
-    def included(self) -> bool:
-        return self.code == INCLUDED
-
-
-@dataclass(frozen=True)
-class TopicExplained:
-    topic_id: int
-    name: str
-    frequency: str
-    since: datetime | None  # None: the topic is not due in this slot
-    articles: tuple[Explained, ...]
-    more: int = 0  # articles left out that are not listed
 
 
 @dataclass
@@ -147,147 +109,6 @@ class Preview:
     @cached_property
     def checks(self) -> list[Check]:
         return check_message(self.email.html) if self.email else []
-
-
-def when(moment: datetime, tz: str) -> str:
-    return moment.astimezone(zone(tz)).strftime("%a %d %b %Y %H:%M %Z")
-
-
-def _distance(published: datetime, since: datetime, end: datetime) -> timedelta:
-    return since - published if published <= since else published - end
-
-
-@dataclass(frozen=True)
-class _Case:
-    """What the reasons of one preview are worked out from."""
-
-    subscriber_id: int | None
-    windows: list[TopicWindow]
-    frequencies: dict[int, str]  # topic id -> daily|weekly
-    candidates: list[Candidate]
-    selection: Selection
-    window_end: datetime
-    timezone: str
-    built: bool  # the articles are those of a digest already built
-
-
-def _explain(session: Session, case: _Case, settings: Settings) -> list[TopicExplained]:
-    """Each due topic's candidates with the reason they are in or out."""
-    ids = [c.article_id for c in case.candidates]
-    articles = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Article.id, Article.title, Article.url, Article.edited_by, Article.edited_at
-            ).where(id_in(Article.id, ids))
-        )
-    }
-    topic_ids = {w.topic_id for w in case.windows} | set(case.selection.placed_in.values())
-    names = {
-        topic_id: name
-        for topic_id, name in session.execute(
-            select(Topic.id, Topic.name).where(id_in(Topic.id, topic_ids))
-        )
-    }
-    sent: dict[int, datetime] = {}
-    if case.subscriber_id is not None and ids:
-        for article_id, sent_at in session.execute(
-            select(SentArticle.article_id, SentArticle.sent_at).where(
-                SentArticle.subscriber_id == case.subscriber_id,
-                id_in(SentArticle.article_id, ids),
-            )
-        ):
-            sent[article_id] = sent_at
-    selection, tz, window_end = case.selection, case.timezone, case.window_end
-    rank = {a: i for i, a in enumerate(selection.article_ids, start=1)}
-    since = {w.topic_id: w.since for w in case.windows}
-    limits = limits_of(settings)
-
-    def reason(c: Candidate, topic_id: int) -> tuple[str, str]:
-        a = articles[c.article_id]
-        placed = selection.placed_in.get(c.article_id)
-        if placed is not None and placed != topic_id:
-            return DUPLICATE, f"Duplicate: this article is shown under {names[placed]}."
-        if placed is not None:
-            text = f"Included, #{rank[c.article_id]} in the email"
-            if case.built:
-                text += " (as built)"
-            if c.pinned_at(window_end):
-                assert c.pinned_until is not None
-                text += f", pinned until {when(c.pinned_until, tz)}"
-            return INCLUDED, text + "."
-        code = selection.excluded.get(c.article_id, AFTER_BUILD)
-        if code == codes.HELD:
-            who = f" by {a.edited_by}" if a.edited_by else ""
-            on = f" on {when(a.edited_at, tz)}" if a.edited_at else ""
-            return code, f"Held out of all digests{who}{on}."
-        if code == codes.ALREADY_SENT:
-            on = f" on {when(sent[c.article_id], tz)}" if c.article_id in sent else ""
-            return code, f"Already sent to this reader{on}."
-        if code == codes.AFTER_WINDOW:
-            return code, (
-                f"Outside the window: published {when(c.published_at, tz)}, after this "
-                f"digest's window closes at {when(window_end, tz)}."
-            )
-        if code == codes.BEFORE_WINDOW:
-            return code, (
-                f"Outside the window: published {when(c.published_at, tz)}, before the "
-                f"window opens at {when(since[topic_id], tz)}."
-            )
-        if code == codes.OVER_TOPIC_CAP:
-            return code, f"Over the cap: {limits.per_topic} articles per topic are shown."
-        if code == codes.OVER_TOTAL_CAP:
-            return code, f"Over the cap: {limits.total} articles per email are shown."
-        if code == AFTER_BUILD:
-            return code, "Not in this digest: it came in or changed after the digest was built."
-        return code, "Not in a topic due in this digest."
-
-    by_topic: dict[int, list[Candidate]] = defaultdict(list)
-    for c in case.candidates:
-        for topic_id in c.topic_ids:
-            if topic_id in since:
-                by_topic[topic_id].append(c)
-    out = []
-    for w in case.windows:
-        included: list[Explained] = []
-        left_out: list[Explained] = []
-        nearby: list[Explained] = []
-        for c in by_topic[w.topic_id]:
-            code, text = reason(c, w.topic_id)
-            a = articles[c.article_id]
-            row = Explained(
-                c.article_id,
-                a.title,
-                a.url,
-                c.published_at,
-                code,
-                text,
-                rank.get(c.article_id) if code == INCLUDED else None,
-                c.pinned_at(window_end),
-            )
-            if code == INCLUDED:
-                included.append(row)
-            elif code in (codes.BEFORE_WINDOW, codes.AFTER_WINDOW):
-                nearby.append(row)
-            else:
-                left_out.append(row)
-        included.sort(key=lambda r: r.rank or 0)
-        left_out.sort(key=lambda r: -r.published_at.timestamp())
-        # The articles closest to the window first.
-        nearby.sort(key=lambda r: _distance(r.published_at, w.since, window_end))
-        shown = included + left_out[:OUT_SHOWN] + nearby[:NEARBY_SHOWN]
-        more = max(0, len(left_out) - OUT_SHOWN) + max(0, len(nearby) - NEARBY_SHOWN)
-        out.append(
-            TopicExplained(
-                w.topic_id,
-                names[w.topic_id],
-                case.frequencies[w.topic_id],
-                w.since,
-                tuple(shown),
-                more,
-            )
-        )
-    return out
 
 
 def _select(
@@ -422,7 +243,7 @@ def _preview_subscriber(
         )
     explained: list[TopicExplained] = []
     if explain:
-        case = _Case(
+        case = Case(
             sub.id,
             windows,
             {s.topic_id: s.frequency for s in sub.subscriptions},
@@ -432,7 +253,7 @@ def _preview_subscriber(
             sub.timezone,
             built,
         )
-        explained = _explain(session, case, settings)
+        explained = reasons_for(session, case, settings)
         due = {w.topic_id for w in windows}
         for s in sorted(sub.subscriptions, key=lambda s: (s.topic.name.lower(), s.topic_id)):
             if s.topic_id not in due:
@@ -508,7 +329,7 @@ def _preview_topics(
     )
     explained = []
     if explain:
-        case = _Case(
+        case = Case(
             None,
             windows,
             {t.id: frequencies[t.slug] for t in ordered},
@@ -518,7 +339,7 @@ def _preview_topics(
             timezone,
             False,
         )
-        explained = _explain(session, case, settings)
+        explained = reasons_for(session, case, settings)
     return Preview(
         moment, timezone, recipient, None, explained, selection, rendered, message, content
     )
@@ -540,48 +361,3 @@ def preview_next(database_url: str, settings: Settings, email: str, now: datetim
     right now) or else at their next slot."""
     with unit_of_work(database_url) as session:
         return preview_subscriber(session, settings, find_subscriber(session, email), now)
-
-
-def test_copy(preview: Preview, settings: Settings, to_addr: str, now: datetime) -> bytes:
-    """The previewed email as a test copy for ``to_addr``: ``[TEST]`` before the
-    subject, no list headers, and preferences and unsubscribe links that lead nowhere
-    (the reader's own signed links stay with the reader)."""
-    if preview.email is None or preview.content is None:
-        raise PreviewError("nothing new at this slot, so there is no email to send")
-    topics = [s.topic_name for s in preview.content.sections]
-    recipient = replace(
-        sample_recipient(settings, to_addr, topics), reason=preview.recipient.reason
-    )
-    rendered = render_digest(preview.content, recipient, brand=settings.brand)
-    return message_of(
-        rendered,
-        recipient,
-        settings,
-        content=preview.content,
-        message_id=make_message_id(settings.from_domain),
-        date=now,
-        test_copy=True,
-    )
-
-
-def send_test(
-    preview: Preview, settings: Settings, sender: Sender, to_addr: str, now: datetime
-) -> Reply:
-    """Send a test copy of ``preview`` to ``to_addr``. Nothing is stored: no delivery,
-    no attempt, no sent-ledger row."""
-    try:
-        address = normalise_email(to_addr)
-    except SubscriberError as exc:
-        raise PreviewError(str(exc)) from None
-    data = signed(test_copy(preview, settings, address, now), settings)
-    with sender.session() as conn:
-        reply = conn.send(settings.from_address, address, data)
-    log.info(
-        "test copy of the digest for %s at %s sent to %s: %s %s",
-        preview.recipient.email,
-        preview.slot_at.isoformat(),
-        address,
-        reply.code,
-        reply.text,
-    )
-    return reply

@@ -21,9 +21,9 @@ from digest.ingest.errors import IngestError
 from digest.ingest.fetch import FetchResult, fetch_feed
 from digest.ingest.guard import check_url
 from digest.ingest.parse import MAX_URL, ParsedFeed, parse_feed
-from digest.ingest.store import upsert_articles
 from digest.services import metrics
-from digest.services.topics import TopicError, topics_by_slug
+from digest.services.ingesting.store import upsert_articles
+from digest.services.readers.topics import TopicError, topics_by_slug
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from digest.db.models import Topic
 from digest.ingest.parse import MAX_GUID, MAX_URL, ParsedItem, plain_text, sanitise_html, scrub
-from digest.ingest.store import store_items
+from digest.services.ingesting.store import store_items
 
 
 @dataclass

@@ -12,8 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber, Subscription, Topic
-from digest.domain.schedule import WEEKDAYS, ScheduleError, next_slot_after, parse_weekday, zone
-from digest.services.planning import cadence_of
+from digest.domain.schedule import (
+    WEEKDAYS,
+    Cadence,
+    ScheduleError,
+    cadence_from,
+    next_slot_after,
+    parse_weekday,
+    zone,
+)
 
 Fields = dict[str, list[str]]  # a submitted form: every value of every field
 FREQUENCIES = ("daily", "weekly")
@@ -113,6 +120,13 @@ def choices_of(sub: Subscriber) -> Choices:
         timezone=sub.timezone,
         weekday=sub.weekday,
         name=sub.name,
+    )
+
+
+def cadence_of(sub: Subscriber) -> Cadence:
+    """The reader's cadence: their zone, hour and weekday, and which frequencies they follow."""
+    return cadence_from(
+        sub.timezone, sub.hour, sub.weekday, {s.frequency for s in sub.subscriptions}
     )
 
 

@@ -29,8 +29,8 @@ from digest.db.models import (
 )
 from digest.domain.consent import CONSENT_WORDING
 from digest.domain.schedule import WEEKDAYS
-from digest.services.choices import Choices, apply_choices, reschedule
-from digest.services.suppressing import suppress_erased
+from digest.services.readers.choices import Choices, apply_choices, reschedule
+from digest.services.readers.suppressing import suppress_erased
 from digest.tokens import InvalidToken, read_token, stamp_of
 
 PAUSE_WEEKS = (1, 2, 3, 4)

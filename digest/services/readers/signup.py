@@ -25,13 +25,12 @@ from digest.domain.consent import CURRENT_WORDING
 from digest.domain.delivery import SENT, Reply, outcome
 from digest.domain.schedule import WEEKDAY_NAMES
 from digest.mail.dkim import signed
-from digest.mail.message import build_message, make_message_id
+from digest.mail.message import build_message, feedback_id, make_message_id
 from digest.mail.sender import Sender
 from digest.rendering.confirm import TopicChoice, render_confirmation
 from digest.services import limits
-from digest.services.choices import Choices, apply_choices
-from digest.services.composing import feedback_id
-from digest.services.suppressing import suppression_of
+from digest.services.readers.choices import Choices, apply_choices
+from digest.services.readers.suppressing import suppression_of
 from digest.tokens import make_timed_token
 
 log = logging.getLogger(__name__)

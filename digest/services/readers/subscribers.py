@@ -1,5 +1,5 @@
 """Subscribers: add or update one, with validation that names the bad field (files
-of them go through ``digest.services.importing``)."""
+of them go through ``digest.services.console.importing``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber, Subscription
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
-from digest.services.choices import reschedule
-from digest.services.suppressing import suppression_of
-from digest.services.topics import TopicError, topics_by_slug
+from digest.services.readers.choices import reschedule
+from digest.services.readers.suppressing import suppression_of
+from digest.services.readers.topics import TopicError, topics_by_slug
 
 FREQUENCIES = ("daily", "weekly")
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber
-from digest.services.choices import reschedule
-from digest.services.suppressing import suppression_of
+from digest.services.readers.choices import reschedule
+from digest.services.readers.suppressing import suppression_of
 
 
 def unsubscribe(session: Session, subscriber_id: int, now: datetime) -> Subscriber | None:

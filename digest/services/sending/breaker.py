@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from digest.config import Settings
 from digest.db.models import DeliveryAttempt
-from digest.services.controls import breaker_after, pause_state, pause_unless_paused
+from digest.services.sending.controls import breaker_after, pause_state, pause_unless_paused
 
 BREAKER = "circuit breaker"  # who paused sending, as the dashboard shows it
 

@@ -39,7 +39,7 @@ from digest.domain.selection import (
 )
 from digest.mail.message import make_message_id
 from digest.services import metrics
-from digest.services.suppressing import suppressed_among
+from digest.services.readers.suppressing import suppressed_among
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def build(
     delivery for each one that has any; the others are recorded as skipped.
 
     With ``claim`` the deliveries are created already claimed by the caller (status
-    'sending', as :func:`digest.services.delivering.claim` would leave them), for a
+    'sending', as :func:`digest.services.sending.delivering.claim` would leave them), for a
     caller that sends them at once.
     """
     report = BuildReport()

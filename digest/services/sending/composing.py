@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, lazyload
 from digest.config import Settings, secret_key
 from digest.db.models import Article, Digest, DigestArticle, Subscriber, Topic, id_in
 from digest.domain.content import ArticleView, DigestContent, Recipient, Section
-from digest.mail.message import build_message
-from digest.mail.verp import DELIVERY_HEADER
+from digest.domain.delivery import DELIVERY_HEADER
+from digest.mail.message import build_message, feedback_id
 from digest.rendering import RenderedEmail
 from digest.tokens import make_token, stamp_of
 
@@ -87,22 +87,6 @@ def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
 
 
 TEST_PREFIX = "[TEST] "
-
-
-def feedback_id(settings: Settings, campaign: str, topics: Iterable[str] = ()) -> str:
-    """The Feedback-ID of Gmail's feedback loop: ``campaign:topic set:sender id``.
-
-    Complaint rates are reported per field, so each groups many messages and none is
-    unique to one: the campaign (``daily``, ``weekly``, ``test``, ``confirm``), a
-    short hash of the digest's topic slugs (left out when there are none), and the
-    list name as the sender id (Gmail asks for 5 to 15 characters, the same across
-    the mail stream)."""
-    fields = [campaign]
-    slugs = sorted(set(topics))
-    if slugs:
-        fields.append(hashlib.blake2b(",".join(slugs).encode(), digest_size=4).hexdigest())
-    fields.append(settings.list_name)
-    return ":".join(fields)
 
 
 def message_of(

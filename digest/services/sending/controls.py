@@ -1,7 +1,7 @@
 """Run-time switches kept in the database, read by every process: pausing all
 sending is honoured by the planner and by the sender.
 
-Sending is paused by an operator, or by the circuit breaker (digest/services/breaker.py)
+Sending is paused by an operator, or by the circuit breaker (digest/services/sending/breaker.py)
 with its reason. Resuming clears the reason and marks where the breaker starts
 counting again, so the attempts that tripped it cannot trip it a second time.
 """

@@ -4,11 +4,11 @@ and record every attempt.
 Exactly-once rests on two things: a delivery is claimed by a conditional update
 (only one worker can move it from queued/deferred to sending), and its outcome is
 recorded only while it is still that worker's claim (row locked, still 'sending'),
-in the same transaction as the sent-ledger (digest/services/recording.py). Outcomes
+in the same transaction as the sent-ledger (digest/services/sending/recording.py). Outcomes
 are recorded in small groups, a fixed number of statements per group.
 
-Each message keeps within the sending limits (digest/services/throttling.py), and
-after each group the circuit breaker (digest/services/breaker.py) may stop the batch.
+Each message keeps within the sending limits (digest/services/sending/throttling.py), and
+after each group the circuit breaker (digest/services/sending/breaker.py) may stop the batch.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Digest, Subscriber, id_in
 from digest.domain import delivery as rules
 from digest.mail.sender import Connection, Sender
-from digest.services import breaker
-from digest.services.building import Built
-from digest.services.composing import contents
-from digest.services.outgoing import Outgoing, outgoing_for
-from digest.services.recording import Attempt, Postponement, record
-from digest.services.suppressing import suppressed_among
-from digest.services.throttling import Postponed, Throttle
+from digest.services.readers.suppressing import suppressed_among
+from digest.services.sending import breaker
+from digest.services.sending.building import Built
+from digest.services.sending.composing import contents
+from digest.services.sending.outgoing import Outgoing, outgoing_for
+from digest.services.sending.recording import Attempt, Postponement, record
+from digest.services.sending.throttling import Postponed, Throttle
 
 Clock = Callable[[], datetime]
 # A claim older than this is taken to belong to a worker that died mid-send.

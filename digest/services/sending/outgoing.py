@@ -12,7 +12,7 @@ from digest.domain.content import DigestContent
 from digest.mail.dkim import signed
 from digest.mail.verp import address_of, token
 from digest.rendering import render_digest
-from digest.services.composing import message_of, recipient_for
+from digest.services.sending.composing import message_of, recipient_for
 
 
 @dataclass

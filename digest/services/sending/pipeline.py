@@ -15,9 +15,9 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Digest
 from digest.domain import delivery as rules
 from digest.mail.sender import Sender
-from digest.services import building, delivering
-from digest.services.controls import sending_paused
-from digest.services.delivering import (
+from digest.services.sending import building, delivering
+from digest.services.sending.controls import sending_paused
+from digest.services.sending.delivering import (
     CLAIM_LEASE,
     LOST_AFTER,
     Clock,
@@ -25,7 +25,7 @@ from digest.services.delivering import (
     prepare_built,
     send_outgoing,
 )
-from digest.services.planning import PlanReport, plan
+from digest.services.sending.planning import PlanReport, plan
 
 
 def chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:

@@ -19,9 +19,9 @@ from digest.config import Settings
 from digest.db.bulk import insert_rows
 from digest.db.engine import unit_of_work
 from digest.db.models import Digest, Subscriber, Subscription, id_in, table_of
-from digest.domain.schedule import Cadence, Due, due
+from digest.domain.schedule import Cadence, Due, cadence_from, due
 from digest.services import metrics
-from digest.services.controls import sending_paused
+from digest.services.sending.controls import sending_paused
 
 # How far back a first digest reaches, and the furthest back any digest reaches
 # (after failed or missed digests), per frequency.
@@ -35,22 +35,6 @@ class PlanReport:
     missed: int = 0  # slots older than the catch-up bound, not sent
     examined: int = 0
     paused: bool = False  # an operator paused all sending: nothing was planned
-
-
-def cadence_from(timezone: str, hour: int, weekday: int, frequencies: set[str]) -> Cadence:
-    return Cadence(
-        timezone=timezone,
-        hour=hour,
-        weekday=weekday,
-        has_daily="daily" in frequencies,
-        has_weekly="weekly" in frequencies,
-    )
-
-
-def cadence_of(sub: Subscriber) -> Cadence:
-    return cadence_from(
-        sub.timezone, sub.hour, sub.weekday, {s.frequency for s in sub.subscriptions}
-    )
 
 
 def window_start(last_end: datetime | None, slot_at: datetime, frequency: str) -> datetime:

@@ -31,7 +31,7 @@ from digest.db.models import (
 from digest.domain import delivery as rules
 from digest.domain.delivery import Reply
 from digest.services import metrics
-from digest.services.suppressing import suppress
+from digest.services.readers.suppressing import suppress
 
 
 @dataclass(frozen=True)

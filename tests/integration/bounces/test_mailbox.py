@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.bounces.mailbox import MailboxConfig, MailboxError, PollReport, poll
+from digest.mail.mailbox import MailboxConfig, MailboxError, PollReport, poll
 from tests.conftest import free_port
 from tests.integration.bounces.dovecot import PASSWORD, USER, Dovecot
 

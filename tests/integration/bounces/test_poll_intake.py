@@ -14,8 +14,8 @@ from sqlalchemy import select
 from digest.config import load_settings
 from digest.db.engine import unit_of_work
 from digest.db.models import BounceEvent, Subscriber
-from digest.services import bounce_intake
-from digest.services.suppressing import suppression_of
+from digest.services.bounces import intake as bounce_intake
+from digest.services.readers.suppressing import suppression_of
 from tests.conftest import Cli, SmtpServer, stop
 from tests.integration.bounces.dovecot import Dovecot
 from tests.integration.services import bounce_mail

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from digest.config import Settings, load_settings
 from digest.db.engine import unit_of_work
 from digest.db.models import Article, Feed
-from digest.ingest import FeedRefused, IngestError, add_feed, poll_all_feeds
-from digest.services.topics import add_topic
+from digest.ingest import FeedRefused, IngestError
+from digest.services.ingesting import add_feed, poll_all_feeds
+from digest.services.readers.topics import add_topic
 from tests.unit.ingest.feeds import rss
 
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from digest.db.engine import get_engine
 from digest.db.models import Article, Feed
-from digest.ingest import ParsedItem, import_articles, parse_feed, upsert_articles
-from digest.services.topics import add_topic
+from digest.ingest import ParsedItem, parse_feed
+from digest.services.ingesting import import_articles, upsert_articles
+from digest.services.readers.topics import add_topic
 
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)

@@ -19,8 +19,10 @@ from digest.db.models import Delivery, Digest
 from digest.mail.dkim import Signer, signer_for
 from digest.mail.sender import SMTPSender
 from digest.mail.verp import delivery_of, delivery_of_token
-from digest.services import pipeline, previewing, signup
-from digest.services.choices import Choices
+from digest.services.editorial import copies, previewing
+from digest.services.readers import signup
+from digest.services.readers.choices import Choices
+from digest.services.sending import pipeline
 from tests.unit.mail.keys import DOMAIN, SELECTOR, dns_of, signed_headers, write_rsa_key
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # subscribers join at noon
@@ -140,7 +142,7 @@ def test_a_test_copy_is_signed_and_sent_from_the_from_address(  # type: ignore[n
     world.article("chips", SLOT1 - timedelta(hours=3), ["tech"])
     shown = previewing.preview_next(db_url, signing, "ana@example.org", T0)
     sender = SMTPSender.from_url(signing.smtp_url)
-    assert previewing.send_test(shown, signing, sender, "editor@example.org", T0).code == 250
+    assert copies.send_test(shown, signing, sender, "editor@example.org", T0).code == 250
     [copy] = smtp_server.received
     assert copy.mail_from == "digest@news.example.org"
     assert dkim.verify(copy.data, dnsfunc=dns_of(signer(signing)))

@@ -13,8 +13,9 @@ from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import BounceEvent, Delivery, Subscriber, Suppression
 from digest.mail.sender import SMTPSender
-from digest.services import bouncing, pipeline
-from digest.services.suppressing import suppression_of
+from digest.services.bounces import handling as bouncing
+from digest.services.readers.suppressing import suppression_of
+from digest.services.sending import pipeline
 from tests.conftest import Received, SmtpServer
 from tests.integration.services import bounce_mail
 
@@ -305,8 +306,8 @@ def test_a_complaint_after_a_bounce_unsubscribes_and_outranks_it(world, verp, sm
 def test_a_pending_address_that_bounces_is_suppressed_and_stays_pending(  # type: ignore[no-untyped-def]
     world, verp, smtp_server
 ) -> None:
-    from digest.services import signup
-    from digest.services.choices import Choices
+    from digest.services.readers import signup
+    from digest.services.readers.choices import Choices
 
     world.topics("tech")
     choices = Choices(topics={"tech": "daily"}, hour=7, timezone="UTC", weekday=0)
@@ -419,7 +420,7 @@ def test_a_message_that_is_no_bounce_stores_nothing(world, verp, smtp_server) ->
 def test_events_show_on_the_subscriber_page_in_the_api_and_go_when_erased(  # type: ignore[no-untyped-def]
     world, verp, smtp_server
 ) -> None:
-    from digest.services import preferences
+    from digest.services.readers import preferences
     from tests.integration.web.helpers import browser
     from tests.integration.web.test_admin_access import admin, api_key, sign_in
 
@@ -478,7 +479,7 @@ def test_events_show_on_the_subscriber_page_in_the_api_and_go_when_erased(  # ty
 def test_a_mail_clients_unsubscribe_request_unsubscribes_without_suppressing(  # type: ignore[no-untyped-def]
     world, verp, smtp_server
 ) -> None:
-    from digest.services.unsubscribing import resubscribe
+    from digest.services.readers.unsubscribing import resubscribe
 
     send_digests(verp, world, smtp_server, "ana@example.org")
     # What Apple Mail sends for the reader when they tap "Unsubscribe".

@@ -16,9 +16,9 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, DeliveryAttempt
 from digest.domain import delivery as rules
 from digest.embedded import sender_for
-from digest.services import breaker, pipeline
-from digest.services.admins import create_admin, create_api_key
-from digest.services.controls import pause_state, set_sending_paused
+from digest.services.console.admins import create_admin, create_api_key
+from digest.services.sending import breaker, pipeline
+from digest.services.sending.controls import pause_state, set_sending_paused
 from tests.conftest import World
 from tests.integration.services.relay_servers import TimedServer, settings_for, timed_servers
 from tests.integration.web.helpers import browser, csrf_of

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from digest.db.engine import unit_of_work
 from digest.db.models import Article
 from digest.mail.sender import SMTPSender
-from digest.services import management, pipeline
+from digest.services import console, editorial
+from digest.services.sending import pipeline
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # the subscriber joins at noon
 SLOT1 = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # their first 07:00 UTC slot
@@ -46,26 +47,26 @@ def test_pin_and_hold_are_recorded_with_who_and_when_and_are_idempotent(world, d
     a = world.article("a", T0, ["tech"])
     until = T0 + timedelta(days=2)
     with unit_of_work(db_url) as s:
-        row = management.pin_article(s, a, until, EDITOR, T0)
+        row = editorial.pin_article(s, a, until, EDITOR, T0)
     assert (row.pinned_until, row.held, row.edited_by, row.edited_at) == (until, False, EDITOR, T0)
 
     # The same pin again, by someone else, changes nothing: the first editor stays.
     with unit_of_work(db_url) as s:
-        again = management.pin_article(s, a, until, "other@example.org", T0 + timedelta(hours=1))
+        again = editorial.pin_article(s, a, until, "other@example.org", T0 + timedelta(hours=1))
     assert (again.edited_by, again.edited_at) == (EDITOR, T0)
 
     later = T0 + timedelta(hours=2)
     with unit_of_work(db_url) as s:
-        held = management.hold_article(s, a, "other@example.org", later)
-        management.hold_article(s, a, "other@example.org", later + timedelta(hours=1))
+        held = editorial.hold_article(s, a, "other@example.org", later)
+        editorial.hold_article(s, a, "other@example.org", later + timedelta(hours=1))
     assert (held.held, held.pinned_until, held.edited_by) == (True, until, "other@example.org")
     article = stored(db_url, a)
     assert (article.held, article.edited_at) == (True, later)
 
     with unit_of_work(db_url) as s:
-        management.unpin_article(s, a, EDITOR, later)
-        management.unpin_article(s, a, EDITOR, later)
-        released = management.release_article(s, a, EDITOR, later)
+        editorial.unpin_article(s, a, EDITOR, later)
+        editorial.unpin_article(s, a, EDITOR, later)
+        released = editorial.release_article(s, a, EDITOR, later)
     assert (released.pinned_until, released.held, released.edited_by) == (None, False, EDITOR)
     article = stored(db_url, a)
     assert (article.pinned_until, article.held) == (None, False)
@@ -75,41 +76,41 @@ def test_a_pin_must_end_in_the_future_and_unknown_articles_are_not_found(world, 
     world.topics("tech")
     a = world.article("a", T0, ["tech"])
     for until in (T0, T0 - timedelta(seconds=1), datetime(1, 1, 1, tzinfo=UTC)):
-        with unit_of_work(db_url) as s, pytest.raises(management.ManagementError) as refused:
-            management.pin_article(s, a, until, EDITOR, T0)
+        with unit_of_work(db_url) as s, pytest.raises(console.ManagementError) as refused:
+            editorial.pin_article(s, a, until, EDITOR, T0)
         assert refused.value.field == "pinned_until"
         assert "later than now" in str(refused.value)
     # Moved to UTC, this time is past the year 9999.
     last = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
-    with unit_of_work(db_url) as s, pytest.raises(management.ManagementError) as refused:
-        management.pin_article(s, a, last, EDITOR, T0)
+    with unit_of_work(db_url) as s, pytest.raises(console.ManagementError) as refused:
+        editorial.pin_article(s, a, last, EDITOR, T0)
     assert refused.value.problems == [(("pinned_until",), "is out of range")]
-    for missing in (a + 1, 0, -1, management.MAX_ID + 1):
-        with unit_of_work(db_url) as s, pytest.raises(management.NotFound):
-            management.hold_article(s, missing, EDITOR, T0)
+    for missing in (a + 1, 0, -1, console.MAX_ID + 1):
+        with unit_of_work(db_url) as s, pytest.raises(console.NotFound):
+            editorial.hold_article(s, missing, EDITOR, T0)
     assert stored(db_url, a).pinned_until is None and stored(db_url, a).edited_by is None
 
     # A time without an offset is UTC; one with an offset is moved to UTC.
     with unit_of_work(db_url) as s:
-        naive = management.pin_article(s, a, datetime(2026, 6, 5, 9, 30), EDITOR, T0)
+        naive = editorial.pin_article(s, a, datetime(2026, 6, 5, 9, 30), EDITOR, T0)
         assert naive.pinned_until == datetime(2026, 6, 5, 9, 30, tzinfo=UTC)
         paris = datetime(2026, 6, 5, 9, 30, tzinfo=timezone(timedelta(hours=2)))
-        assert management.pin_article(s, a, paris, EDITOR, T0).pinned_until == datetime(
+        assert editorial.pin_article(s, a, paris, EDITOR, T0).pinned_until == datetime(
             2026, 6, 5, 7, 30, tzinfo=UTC
         )
 
 
 def test_form_times_are_read_as_utc_and_nonsense_names_the_field() -> None:
-    assert management.moment_of("pinned_until", " 2026-06-08T07:00 ") == datetime(
+    assert editorial.moment_of("pinned_until", " 2026-06-08T07:00 ") == datetime(
         2026, 6, 8, 7, 0, tzinfo=UTC
     )
-    assert management.moment_of("pinned_until", "2026-06-08") == datetime(2026, 6, 8, tzinfo=UTC)
-    assert management.moment_of("pinned_until", "2026-06-08T09:00+02:00") == datetime(
+    assert editorial.moment_of("pinned_until", "2026-06-08") == datetime(2026, 6, 8, tzinfo=UTC)
+    assert editorial.moment_of("pinned_until", "2026-06-08T09:00+02:00") == datetime(
         2026, 6, 8, 7, 0, tzinfo=UTC
     )
     for bad, words in (("next week", "not a date and time"), ("", "is empty")):
-        with pytest.raises(management.ManagementError) as refused:
-            management.moment_of("pinned_until", bad)
+        with pytest.raises(console.ManagementError) as refused:
+            editorial.moment_of("pinned_until", bad)
         assert refused.value.field == "pinned_until" and words in str(refused.value)
 
 
@@ -120,14 +121,14 @@ def test_the_list_filters_pinned_held_topic_and_title(world, db_url) -> None:  #
     held = world.article("held", T0, ["world"])
     plain = world.article("plain", T0, ["world"])
     with unit_of_work(db_url) as s:
-        management.pin_article(s, old_pin, T0 + timedelta(hours=1), EDITOR, T0)
-        management.pin_article(s, pinned, T0 + timedelta(days=3), EDITOR, T0)
-        management.hold_article(s, held, EDITOR, T0)
+        editorial.pin_article(s, old_pin, T0 + timedelta(hours=1), EDITOR, T0)
+        editorial.pin_article(s, pinned, T0 + timedelta(days=3), EDITOR, T0)
+        editorial.hold_article(s, held, EDITOR, T0)
     now = T0 + timedelta(days=1)
 
     def ids(**filters: object) -> list[int]:
         with unit_of_work(db_url) as s:
-            return [r.id for r in management.list_articles(s, **filters).items]  # type: ignore[arg-type]
+            return [r.id for r in editorial.list_articles(s, **filters).items]  # type: ignore[arg-type]
 
     assert ids() == [plain, held, pinned, old_pin]
     assert ids(pinned_after=now) == [pinned]  # the pin that ended no longer counts
@@ -136,10 +137,10 @@ def test_the_list_filters_pinned_held_topic_and_title(world, db_url) -> None:  #
     assert ids(fragment="STORY P") == [plain, pinned]
     assert ids(fragment="100%_") == [] and ids(topic="Not a slug!") == []
     with unit_of_work(db_url) as s:
-        row = management.list_articles(s, held=True).items[0]
+        row = editorial.list_articles(s, held=True).items[0]
     assert (row.held, row.edited_by, row.edited_at, row.topics) == (True, EDITOR, T0, ["world"])
-    with unit_of_work(db_url) as s, pytest.raises(management.ManagementError) as refused:
-        management.list_articles(s, fragment="a\x00b")
+    with unit_of_work(db_url) as s, pytest.raises(console.ManagementError) as refused:
+        editorial.list_articles(s, fragment="a\x00b")
     assert refused.value.field == "fragment"
 
 
@@ -153,8 +154,8 @@ def test_the_digest_puts_a_pinned_older_article_first_and_leaves_a_held_one_out(
     held = world.article("held", T0 + timedelta(hours=8), ["tech"])
     world.subscriber("a@example.org", "tech", T0)
     with unit_of_work(db_url) as s:
-        management.pin_article(s, older, SLOT1 + timedelta(minutes=1), EDITOR, T0)
-        management.hold_article(s, held, EDITOR, T0)
+        editorial.pin_article(s, older, SLOT1 + timedelta(minutes=1), EDITOR, T0)
+        editorial.hold_article(s, held, EDITOR, T0)
 
     assert run(mail_settings, SLOT1).sent == 1
     assert order(smtp_server.received[0]) == ["older", "newest", "newer"]
@@ -163,7 +164,7 @@ def test_the_digest_puts_a_pinned_older_article_first_and_leaves_a_held_one_out(
     world.article("late", SLOT1 + timedelta(hours=2), ["tech"])
     late_held = world.article("late-held", SLOT1 + timedelta(hours=3), ["tech"])
     with unit_of_work(db_url) as s:
-        management.hold_article(s, late_held, EDITOR, SLOT1)
+        editorial.hold_article(s, late_held, EDITOR, SLOT1)
     assert run(mail_settings, SLOT2).sent == 1
     assert order(smtp_server.received[1]) == ["late"]
 
@@ -177,7 +178,7 @@ def test_a_pin_that_ends_by_the_slot_no_longer_counts(
     world.subscriber("a@example.org", "tech", T0)
     with unit_of_work(db_url) as s:
         # A pin counts while it lasts past the digest's window end (the slot).
-        management.pin_article(s, ended, SLOT1, EDITOR, T0)
+        editorial.pin_article(s, ended, SLOT1, EDITOR, T0)
     assert run(mail_settings, SLOT1).sent == 1
     assert order(smtp_server.received[0]) == ["newest", "ended"]
 
@@ -190,11 +191,11 @@ def test_a_release_brings_back_only_an_article_still_new_for_the_next_digest(
     world.article("other", T0 + timedelta(hours=2), ["tech"])
     world.subscriber("a@example.org", "tech", T0)
     with unit_of_work(db_url) as s:
-        management.hold_article(s, held, EDITOR, T0)
+        editorial.hold_article(s, held, EDITOR, T0)
     assert run(mail_settings, SLOT1).sent == 1
     assert order(smtp_server.received[0]) == ["other"]
     with unit_of_work(db_url) as s:
-        management.release_article(s, held, EDITOR, SLOT1)
+        editorial.release_article(s, held, EDITOR, SLOT1)
         assert s.scalars(select(Article.held).where(Article.id == held)).one() is False
     # Published before the last digest's window closed, it is no longer new: what a
     # hold kept out of a digest already sent stays out.
@@ -204,7 +205,7 @@ def test_a_release_brings_back_only_an_article_still_new_for_the_next_digest(
     # Held and released again before its slot, an article goes out as usual.
     again = world.article("again", SLOT2 + timedelta(hours=1), ["tech"])
     with unit_of_work(db_url) as s:
-        management.hold_article(s, again, EDITOR, SLOT2 + timedelta(hours=2))
-        management.release_article(s, again, EDITOR, SLOT2 + timedelta(hours=3))
+        editorial.hold_article(s, again, EDITOR, SLOT2 + timedelta(hours=2))
+        editorial.release_article(s, again, EDITOR, SLOT2 + timedelta(hours=3))
     assert run(mail_settings, SLOT2 + timedelta(days=1)).sent == 1
     assert order(smtp_server.received[1]) == ["again"]

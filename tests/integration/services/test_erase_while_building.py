@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Digest, DigestArticle, Subscriber
-from digest.services import building, planning
-from digest.services.preferences import erase
+from digest.services.readers.preferences import erase
+from digest.services.sending import building, planning
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SLOT = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)

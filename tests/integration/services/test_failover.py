@@ -13,7 +13,7 @@ from digest.db.models import Delivery
 from digest.domain import delivery as rules
 from digest.embedded import sender_for
 from digest.mail.relays import RelaySender
-from digest.services import pipeline
+from digest.services.sending import pipeline
 from tests.conftest import World
 from tests.integration.services.relay_servers import closed_port, settings_for, timed_servers
 

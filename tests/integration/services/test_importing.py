@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from digest.db.engine import unit_of_work
 from digest.db.models import ImportJob, Subscriber
-from digest.services.csvfiles import ImportRefused, Problem, problem_csv
-from digest.services.importing import (
+from digest.services.console.csvfiles import ImportRefused, Problem, problem_csv
+from digest.services.console.importing import (
     Totals,
     export_lines,
     finish_job,
@@ -22,8 +22,8 @@ from digest.services.importing import (
     problems_of,
     start_job,
 )
-from digest.services.suppressing import suppress_erased
-from digest.services.topics import add_topic
+from digest.services.readers.suppressing import suppress_erased
+from digest.services.readers.topics import add_topic
 from tests.conftest import Cli
 
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
@@ -314,7 +314,7 @@ def test_reports_quoting_an_erased_address_go_with_it_and_old_reports_expire(
     db_url: str, topics: None, settings
 ) -> None:  # type: ignore[no-untyped-def]
     from digest.db.models import ImportProblem
-    from digest.services import preferences, signup
+    from digest.services.readers import preferences, signup
 
     with unit_of_work(db_url) as session:
         job_id = start_job(session, "list.csv", len(FILE), confirmed=True, by="op", now=NOW).id

@@ -13,7 +13,7 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Article, Delivery, DeliveryAttempt, Digest, Subscriber, Suppression
 from digest.domain.consent import address_hash
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline, planning
+from digest.services.sending import pipeline, planning
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # subscribers join at noon
 SLOT1 = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # their first 07:00 UTC slot
@@ -265,8 +265,8 @@ def test_status_and_suppression_are_checked_again_at_send_time(
     db_url,
     smtp_server,  # type: ignore[no-untyped-def]
 ) -> None:
-    from digest.services import building, delivering
-    from digest.services.unsubscribing import unsubscribe
+    from digest.services.readers.unsubscribing import unsubscribe
+    from digest.services.sending import building, delivering
 
     world.topics("tech")
     world.article("a1", T0 + timedelta(hours=1), ["tech"])

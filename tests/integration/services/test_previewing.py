@@ -14,8 +14,16 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Article, Delivery, DeliveryAttempt, Digest, SentArticle
 from digest.domain import selection as codes
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline, planning, previewing
-from digest.services.previewing import DUPLICATE, INCLUDED, Preview
+from digest.services.editorial import copies, previewing
+from digest.services.editorial.previewing import Preview
+from digest.services.editorial.reasons import (
+    AFTER_BUILD,
+    DUPLICATE,
+    INCLUDED,
+    NEARBY_SHOWN,
+    OUT_SHOWN,
+)
+from digest.services.sending import pipeline, planning
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # subscribers join at noon
 SLOT1 = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # their first 07:00 UTC slot
@@ -232,7 +240,7 @@ def test_a_test_copy_arrives_marked_and_nothing_is_recorded(  # type: ignore[no-
     result = preview(mail_settings, "ana@example.org", T0)
     assert result.email is not None
     sender = SMTPSender.from_url(mail_settings.smtp_url)
-    reply = previewing.send_test(result, mail_settings, sender, "Editor@Example.org", T0)
+    reply = copies.send_test(result, mail_settings, sender, "Editor@Example.org", T0)
     assert reply.code == 250
     [copy] = smtp_server.received
     assert copy.rcpt_tos == ["editor@example.org"]
@@ -322,7 +330,7 @@ def test_a_built_digest_keeps_its_articles_and_later_ones_are_explained(  # type
     tech = reasons(result, "Tech")
     assert tech["Story chips"] == (INCLUDED, "Included, #1 in the email (as built).")
     assert tech["Story late"] == (
-        previewing.AFTER_BUILD,
+        AFTER_BUILD,
         "Not in this digest: it came in or changed after the digest was built.",
     )
     assert result.html_part == html_of(smtp_server.received[0])
@@ -341,9 +349,9 @@ def test_a_busy_topic_lists_a_bounded_number_of_articles(world, mail_settings, d
     [tech] = result.topics
     codes_shown = [a.code for a in tech.articles]
     assert codes_shown.count(INCLUDED) == 5
-    assert codes_shown.count(codes.OVER_TOPIC_CAP) == previewing.OUT_SHOWN
-    assert codes_shown.count(codes.BEFORE_WINDOW) == previewing.NEARBY_SHOWN
-    assert tech.more == (55 - previewing.OUT_SHOWN) + (15 - previewing.NEARBY_SHOWN)
+    assert codes_shown.count(codes.OVER_TOPIC_CAP) == OUT_SHOWN
+    assert codes_shown.count(codes.BEFORE_WINDOW) == NEARBY_SHOWN
+    assert tech.more == (55 - OUT_SHOWN) + (15 - NEARBY_SHOWN)
 
 
 def test_a_moment_out_of_range_is_a_clear_error(world, mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event
 
 from digest.db.engine import get_engine, unit_of_work
-from digest.services import building, delivering, planning
+from digest.services.sending import building, delivering, planning
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SLOT = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ from digest.db.models import Delivery, DeliveryAttempt
 from digest.domain import delivery as rules
 from digest.embedded import sender_for
 from digest.mail.ratelimit import Bucket
-from digest.services import pipeline
-from digest.services.throttling import SLEEP_IN_ALL, SLEEP_PER_BATCH, Postponed, Throttle
+from digest.services.sending import pipeline
+from digest.services.sending.throttling import SLEEP_IN_ALL, SLEEP_PER_BATCH, Postponed, Throttle
 from tests.conftest import World
 from tests.integration.services.relay_servers import (
     busiest_window,

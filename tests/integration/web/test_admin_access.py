@@ -10,9 +10,9 @@ from sqlalchemy import select
 from digest.db.engine import unit_of_work
 from digest.db.models import AdminUser, ApiKey
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline
-from digest.services.admins import create_admin, create_api_key
-from digest.services.controls import sending_paused
+from digest.services.console.admins import create_admin, create_api_key
+from digest.services.sending import pipeline
+from digest.services.sending.controls import sending_paused
 from tests.conftest import Cli, process_env
 from tests.integration.web.helpers import browser, csrf_of
 

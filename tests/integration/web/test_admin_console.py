@@ -11,7 +11,7 @@ from sqlalchemy import select
 from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Subscriber
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline
+from digest.services.sending import pipeline
 from tests.integration.web.helpers import browser, csrf_of, subscribe
 from tests.integration.web.test_admin_access import admin, sign_in
 

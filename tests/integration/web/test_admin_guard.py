@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from digest.db.engine import unit_of_work
 from digest.db.models import Base
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline
+from digest.services.sending import pipeline
 from digest.web.app import create_app
 from tests.integration.web.helpers import browser, csrf_of
 from tests.integration.web.test_admin_access import admin, sign_in

@@ -16,7 +16,8 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Article, Delivery, Feed, Subscriber, Suppression, Topic
 from digest.domain.consent import address_hash
 from digest.mail.sender import SMTPSender
-from digest.services import management, pipeline
+from digest.services import console
+from digest.services.sending import pipeline
 from tests.integration.web.helpers import browser, csrf_of
 from tests.integration.web.test_admin_access import admin, sign_in
 
@@ -233,7 +234,7 @@ def test_retry_all_failed_sends_a_first_batch_and_leaves_the_rest_to_the_workers
     sender = SMTPSender.from_url(mail_settings.smtp_url)
     now = SLOT1 + timedelta(hours=2)
 
-    report = management.retry_failed(db_url, mail_settings, sender, now, send_now=1)
+    report = console.retry_failed(db_url, mail_settings, sender, now, send_now=1)
 
     assert (report.retried, report.sent, report.queued) == (1, 1, 2)
     assert len(smtp_server.received) == 1

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Article, SentArticle, Subscriber
-from digest.services import previewing
+from digest.services.editorial import previewing
 from tests.integration.services.test_previewing import html_of, run
 from tests.integration.web.test_admin_articles import post, signed_in_as, state
 from tests.integration.web.test_admin_preview import AT, SLOT1, T0, editor_client, reader

@@ -19,8 +19,9 @@ from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import Article, Delivery, Subscriber, Suppression, Topic
 from digest.mail.sender import SMTPSender
-from digest.services import management, pipeline
-from digest.services.admins import create_api_key
+from digest.services import console, editorial
+from digest.services.console.admins import create_api_key
+from digest.services.sending import pipeline
 from digest.web.app import create_app
 from tests.conftest import SmtpServer, World
 from tests.integration.web.helpers import browser
@@ -39,16 +40,16 @@ def api_key(db_url: str, role: str) -> str:
 def some_data(db_url: str) -> None:
     """Two topics, a subscriber, a feed, an article and a suppressed address."""
     with unit_of_work(db_url) as s:
-        management.create_topic(s, "tech", "Technology", ["python"])
-        management.create_topic(s, "world", "World")
-        management.create_subscriber(
+        console.create_topic(s, "tech", "Technology", ["python"])
+        console.create_topic(s, "world", "World")
+        console.create_subscriber(
             s,
-            management.SubscriberChanges(email="ana@example.org", topics=["world"], confirmed=True),
+            console.SubscriberChanges(email="ana@example.org", topics=["world"], confirmed=True),
             T0,
         )
-        management.create_feed(s, "https://feeds.example.org/rss", ["tech"], allow_private=True)
-        management.add_suppression(s, "blocked@example.org", T0, detail="asked by phone")
-        management.push_articles(
+        console.create_feed(s, "https://feeds.example.org/rss", ["tech"], allow_private=True)
+        console.add_suppression(s, "blocked@example.org", T0, detail="asked by phone")
+        editorial.push_articles(
             s, [{"url": "https://news.example.org/a", "title": "A", "topics": ["tech"]}], T0
         )
 

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline
-from digest.services.importing import Totals, finish_job, import_subscribers, start_job
-from digest.services.management.subscribers import suppress_subscriber
-from digest.services.suppressing import suppress
+from digest.services.console.importing import Totals, finish_job, import_subscribers, start_job
+from digest.services.console.subscribers import suppress_subscriber
+from digest.services.readers.suppressing import suppress
+from digest.services.sending import pipeline
 from tests.conftest import Cli
 from tests.integration.web.helpers import browser, csrf_of, subscribe
 from tests.integration.web.test_admin_access import PASSWORD, admin, sign_in

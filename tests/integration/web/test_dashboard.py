@@ -17,7 +17,8 @@ from sqlalchemy import select
 from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, DeliveryAttempt, Digest, Feed, Subscriber
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline, reporting
+from digest.services.console import reporting
+from digest.services.sending import pipeline
 from tests.integration.services.test_query_counts import counting
 from tests.integration.web.helpers import browser
 from tests.integration.web.test_admin_access import admin, sign_in

@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import DeliveryAttempt, Digest
-from digest.ingest import add_feed, poll_all_feeds
 from digest.mail.capture import free_port
 from digest.mail.sender import SMTPSender
-from digest.services import metrics, pipeline
-from digest.services.topics import add_topic
+from digest.services import metrics
+from digest.services.ingesting import add_feed, poll_all_feeds
+from digest.services.readers.topics import add_topic
+from digest.services.sending import pipeline
 from tests.conftest import Cli, process_env
 from tests.integration.web.helpers import browser
 from tests.unit.ingest.feeds import rss

@@ -23,10 +23,10 @@ from digest.db.models import (
     SentArticle,
     Subscriber,
 )
-from digest.services.composing import link_for
-from digest.services.preferences import pause
-from digest.services.suppressing import suppress
-from digest.services.unsubscribing import unsubscribe
+from digest.services.readers.preferences import pause
+from digest.services.readers.suppressing import suppress
+from digest.services.readers.unsubscribing import unsubscribe
+from digest.services.sending.composing import link_for
 from tests.integration.web.helpers import browser, confirm_link, csrf_of, path_of, subscribe
 from tests.integration.web.test_subscriber_pages import (
     confirmed_reader,
@@ -369,7 +369,7 @@ def test_the_configured_pending_age_decides_what_the_hourly_purge_forgets(
     world, mail_settings, smtp_server, db_url
 ) -> None:  # type: ignore[no-untyped-def]
     from digest.config import ConfigError, load_settings
-    from digest.services.signup import purge
+    from digest.services.readers.signup import purge
     from workers.schedule import beat_schedule
 
     env = {"DIGEST_SECRET_KEY": "k", "DIGEST_PENDING_MAX_AGE": str(3 * 86400)}

@@ -17,9 +17,9 @@ from digest.db.models import Base, Consent, Subscriber, Suppression
 from digest.domain.consent import CONSENT_WORDING, CURRENT_WORDING, address_hash
 from digest.domain.schedule import Cadence, next_slot_after
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline
-from digest.services.planning import cadence_of
-from digest.services.subscribers import SubscriberError, SubscriberInput, upsert_subscriber
+from digest.services.readers.choices import cadence_of
+from digest.services.readers.subscribers import SubscriberError, SubscriberInput, upsert_subscriber
+from digest.services.sending import pipeline
 from tests.conftest import Cli, process_env
 from tests.integration.web.helpers import (
     browser,
@@ -473,7 +473,7 @@ def test_saving_while_a_slot_is_due_keeps_that_slot(
         s.scalars(select(Subscriber)).one().next_slot_at = due
     page = client.get("/subscribe")  # any page with a form, for the CSRF token
     with unit_of_work(db_url) as s:
-        from digest.services.composing import link_for
+        from digest.services.sending.composing import link_for
 
         prefs = path_of(
             mail_settings,
@@ -497,7 +497,7 @@ def test_saving_while_a_slot_is_due_keeps_that_slot(
 def test_unconfirmed_addresses_are_purged_after_the_configured_age(
     world, mail_settings, smtp_server, db_url
 ) -> None:  # type: ignore[no-untyped-def]
-    from digest.services.signup import purge
+    from digest.services.readers.signup import purge
 
     world.topics("tech")
     client = browser(mail_settings)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
 from digest.mail.sender import SMTPSender
-from digest.services import pipeline
+from digest.services.sending import pipeline
 from digest.web.app import create_app
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.bounces.mailbox import MailboxConfig, poll
+from digest.mail.mailbox import MailboxConfig, poll
 
 
 @pytest.mark.parametrize(

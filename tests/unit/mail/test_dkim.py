@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from digest.config import ConfigError, Settings, load_settings
 from digest.mail.dkim import HEADERS, relaxed_body, signed, signer_for
 from digest.mail.message import make_message_id
-from digest.services.composing import message_of
+from digest.services.sending.composing import message_of
 from tests.unit.mail.keys import (
     DOMAIN,
     SELECTOR,

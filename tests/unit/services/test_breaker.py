@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from digest.config import Settings, load_settings
-from digest.services.breaker import is_throttled, verdict
+from digest.services.sending.breaker import is_throttled, verdict
 
 OK = (250, "2.0.0")
 THROTTLED = (421, "4.7.0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.services.choices import Choices, FormErrors, choices_from_form
+from digest.services.readers.choices import Choices, FormErrors, choices_from_form
 
 KNOWN = ["tech", "world"]
 

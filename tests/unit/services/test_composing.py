@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from digest.db.models import Article
-from digest.services.composing import article_view
+from digest.services.sending.composing import article_view
 
 WHEN = datetime(2026, 6, 1, 13, 0, tzinfo=UTC)
 

@@ -9,7 +9,8 @@ from email import message_from_bytes, policy
 
 from digest.config import load_settings
 from digest.domain.content import DigestContent
-from digest.services.composing import feedback_id, message_of
+from digest.mail.message import feedback_id
+from digest.services.sending.composing import message_of
 from tests.unit.rendering.factories import article, content, recipient, render
 
 NOW = datetime(2026, 3, 17, 6, 0, tzinfo=UTC)
