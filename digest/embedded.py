@@ -42,12 +42,7 @@ def ensure_embedded_redis(settings: Settings, timeout: float = 10.0) -> str:
     processes share it; ``digest up`` stops it on exit.
     """
     folder = runtime_dir(settings)
-    # Unix socket paths are limited to ~107 bytes; fall back to a short path.
-    socket_path = folder / "redis.sock"
-    if len(str(socket_path)) > 100:
-        # str hashes differ between processes; a digest of the path is the same in all.
-        tag = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-        socket_path = Path("/tmp") / f"digest-redis-{os.getuid()}-{tag}.sock"
+    socket_path = _socket_path(folder)
     url = f"redis+socket://{socket_path}"
     if _answers(socket_path):
         return url
@@ -57,6 +52,22 @@ def ensure_embedded_redis(settings: Settings, timeout: float = 10.0) -> str:
     if _wait_until_answering(socket_path, timeout):
         return url
     raise RuntimeError(f"the embedded Redis server did not start; see {folder / 'redis.log'}")
+
+
+def running_embedded_broker(settings: Settings) -> str | None:
+    """The embedded Redis server's broker URL if it is running; never starts it."""
+    socket_path = _socket_path(runtime_dir(settings))
+    return f"redis+socket://{socket_path}" if _answers(socket_path) else None
+
+
+def _socket_path(folder: Path) -> Path:
+    # Unix socket paths are limited to ~107 bytes; fall back to a short path.
+    socket_path = folder / "redis.sock"
+    if len(str(socket_path)) > 100:
+        # str hashes differ between processes; a digest of the path is the same in all.
+        tag = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+        socket_path = Path("/tmp") / f"digest-redis-{os.getuid()}-{tag}.sock"
+    return socket_path
 
 
 def redis_server_command(socket_path: Path, folder: Path) -> list[str]:

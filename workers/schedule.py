@@ -1,4 +1,5 @@
-"""Beat schedule: planning and the retry sweep every minute, feeds every ten,
+"""Beat schedule: planning every minute and the sweep every half minute (due retries,
+expired claims, lost tasks, replies left in the journal), feeds every ten,
 unconfirmed addresses purged every hour, and the bounce mailbox read every few
 minutes when there is one."""
 
@@ -12,7 +13,7 @@ from digest.config import Settings
 def beat_schedule(settings: Settings | None = None) -> dict[str, dict[str, Any]]:
     schedule: dict[str, dict[str, Any]] = {
         "plan-every-minute": {"task": "digest.plan", "schedule": 60.0},
-        "retry-sweep-every-minute": {"task": "digest.sweep", "schedule": 60.0},
+        "sweep-every-half-minute": {"task": "digest.sweep", "schedule": 30.0},
         "poll-feeds-every-ten-minutes": {"task": "digest.poll_feeds", "schedule": 600.0},
         "purge-unconfirmed-every-hour": {"task": "digest.purge", "schedule": 3600.0},
     }

@@ -11,10 +11,11 @@ from celery import Task
 from sqlalchemy.exc import OperationalError
 
 from digest.config import get_settings
-from digest.embedded import sender_for
+from digest.embedded import broker_url, sender_for
 from digest.services.bounces import intake as bounce_intake
 from digest.services.database import unit_of_work
 from digest.services.ingesting import poll_all_feeds
+from digest.services.metrics import broker_is_idle
 from digest.services.readers import signup
 from digest.services.sending import pipeline, planning
 from workers.app import app
@@ -76,11 +77,17 @@ def send_deliveries(self: Task, delivery_ids: list[int], now: str | None = None)
 @app.task(name="digest.sweep")
 def sweep(now: str | None = None) -> dict[str, int]:
     settings = get_settings()
-    found = pipeline.sweep(settings.database_url, clock(now)())
+    idle = broker_is_idle(broker_url(settings))
+    found = pipeline.sweep(settings.database_url, settings, clock(now)(), broker_idle=idle)
     queue_digests(found.digest_ids, now)
     for batch in pipeline.chunks(found.delivery_ids, settings.batch_size):
         send_deliveries.delay(batch, now)
-    return {"digests": len(found.digest_ids), "deliveries": len(found.delivery_ids)}
+    return {
+        "digests": len(found.digest_ids),
+        "deliveries": len(found.delivery_ids),
+        "released": found.released,
+        "reconciled": found.reconciled,
+    }
 
 
 @app.task(name="digest.poll_feeds")

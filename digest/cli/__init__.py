@@ -36,4 +36,3 @@ for command in (up, web, db, plan, run, retry, deliveries, preview):
     main.add_command(command)
 for group in (topics, feeds, articles, subscribers, admin, bounces):
     main.add_command(group)
-

@@ -151,6 +151,42 @@ def broker_queue_lengths(broker_url: str | None) -> dict[str, int] | None:
     return {queue: int(n) for queue, n in zip(BROKER_QUEUES, lengths, strict=True)}
 
 
+# kombu's Redis transport keeps a queue's tasks in one list per priority step, and the
+# tasks workers took but have not acknowledged in one hash.
+_PRIORITY_LISTS = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+_UNACKED = "unacked"
+
+
+def broker_is_idle(broker_url: str | None, running: int = 1) -> bool:
+    """Whether the broker holds no task at all besides the ``running`` ones (the task
+    asking, which a worker holds unacknowledged): nothing waits in a queue and no
+    other worker holds a task. False when that cannot be told (not Redis, no answer)."""
+    if not broker_url or not broker_url.startswith(REDIS_SCHEMES):
+        return False
+    url = broker_url.replace("redis+socket://", "unix://", 1)
+    try:
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=BROKER_TIMEOUT,
+            socket_timeout=BROKER_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+        )
+    except ValueError:
+        return False
+    try:
+        pipe = client.pipeline(transaction=False)
+        for queue in BROKER_QUEUES:
+            for suffix in _PRIORITY_LISTS:
+                pipe.llen(queue + suffix)
+        pipe.hlen(_UNACKED)
+        *waiting, taken = pipe.execute()
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+    return sum(int(n) for n in waiting) == 0 and int(taken) <= running
+
+
 class DigestCollector(Collector):
     """The exposition, read from the database (and the broker) at each scrape."""
 

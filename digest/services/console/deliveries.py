@@ -205,7 +205,7 @@ def retry_failed(
 ) -> RetryReport:
     """Make every failed delivery due again. The first ``send_now`` are sent from
     this process at once (so the caller sees their outcome); the rest are left due
-    now for the workers' retry sweep, which runs every minute, so that clearing a
+    now for the workers' retry sweep, which runs every half minute, so that clearing a
     long outage never ties a request up for as long as thousands of sends take."""
     report = RetryReport()
     with unit_of_work(database_url) as session:

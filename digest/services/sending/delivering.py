@@ -7,18 +7,27 @@ recorded only while it is still that worker's claim (row locked, still 'sending'
 in the same transaction as the sent-ledger (digest/services/sending/recording.py). Outcomes
 are recorded in small groups, a fixed number of statements per group.
 
+No reply is forgotten: each one goes to the reply journal (journal.py) before the
+next message goes to the relay, a group whose recording fails is tried again while
+the database is away (up to RECORD_PATIENCE), and whatever the journal still holds is
+recorded by the sweep before it releases a claim. The claims of a batch are renewed
+while it is being sent (HEARTBEAT), so the claims of a worker that died run out after
+CLAIM_LEASE, not after the longest batch.
+
 Each message keeps within the sending limits (digest/services/sending/throttling.py), and
 after each group the circuit breaker (digest/services/sending/breaker.py) may stop the batch.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
@@ -30,22 +39,36 @@ from digest.services.readers.suppressing import suppressed_among
 from digest.services.sending import breaker
 from digest.services.sending.building import Built
 from digest.services.sending.composing import contents
+from digest.services.sending.journal import Entry, Journal, JournalError, journal_of
 from digest.services.sending.outgoing import Outgoing, outgoing_for
 from digest.services.sending.recording import Attempt, Postponement, record
 from digest.services.sending.throttling import Postponed, Throttle
 
+log = logging.getLogger(__name__)
+
 Clock = Callable[[], datetime]
-# A claim older than this is taken to belong to a worker that died mid-send.
-CLAIM_LEASE = timedelta(minutes=15)
+# A claim not renewed for this long belongs to a worker that died mid-send. A live
+# send loop renews its claims every HEARTBEAT seconds; one message may hold it up for
+# the SMTP timeout (30 s) and the sending limits' longest sleep (10 s), well within.
+CLAIM_LEASE = timedelta(seconds=75)
+HEARTBEAT = 15.0
 # Replies are recorded in groups, one transaction for up to RECORD_EVERY attempts and
-# never later than RECORD_WITHIN after the oldest of them: a worker killed between a
-# relay's reply and its recording leaves at most that many deliveries to be sent again
-# when their claim expires.
+# never later than RECORD_WITHIN after the oldest of them (each is in the journal
+# meanwhile).
 RECORD_EVERY = 50
 RECORD_WITHIN = 1.0
+# How long a send loop keeps trying to record a group while the database is away,
+# sending nothing more meanwhile; after that it gives up, and the sweep records what
+# the journal holds.
+RECORD_PATIENCE = 90.0
+# Errors that mean the database could not be reached or lost the connection, as
+# opposed to a statement it refused.
+UNREACHABLE = (OperationalError, InterfaceError)
 # Work still waiting this long after it was queued has lost its task (e.g. the broker
-# restarted empty) and is queued again by the sweep.
+# restarted empty) and is queued again by the sweep; sooner when the broker holds no
+# task at all (LOST_WHEN_IDLE), since then nothing still waiting can be in a queue.
 LOST_AFTER = timedelta(minutes=10)
+LOST_WHEN_IDLE = timedelta(minutes=1)
 
 
 @dataclass
@@ -172,26 +195,63 @@ def send_deliveries(
 
 
 def send_outgoing(
-    database_url: str, outgoing: list[Outgoing], settings: Settings, sender: Sender, clock: Clock
+    database_url: str,
+    outgoing: list[Outgoing],
+    settings: Settings,
+    sender: Sender,
+    clock: Clock,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SendReport:
     """Send claimed, rendered deliveries over one connection, within the sending
     limits, and record the outcomes in groups as the relay answers. Once sending is
     paused (by an operator or the circuit breaker, seen after each group) or Redis
-    cannot tell the limits, the rest of the batch goes back to deferred unsent."""
+    cannot tell the limits, the rest of the batch goes back to deferred unsent.
+
+    Each reply is made durable (journal, else the database) before the next message
+    goes out. While the database is away the loop sends nothing and keeps trying to
+    record; it raises the database's error after RECORD_PATIENCE, leaving the rest of
+    the batch claimed for the sweep."""
     report = SendReport()
     throttle = Throttle(settings)
+    journal = journal_of(settings)
     pending: list[Attempt] = []
+    unrecorded = {item.delivery_id for item in outgoing}  # claimed, no outcome stored yet
     oldest = 0.0
+    renewed = time.monotonic()
     held: Postponement | None = None  # once set, why the rest of the batch waits
+    gave_up = False
 
-    def flush() -> None:
-        nonlocal held
-        if not pending:
+    def flush(renew: bool = False) -> None:
+        nonlocal held, renewed, gave_up
+        if not pending and not renew:
             return
-        with unit_of_work(database_url) as session:
-            now = clock()
-            statuses = record(session, pending, settings, now)
-            stop = breaker.check(session, settings, now)
+        deadline = time.monotonic() + RECORD_PATIENCE
+        delay = 0.25
+        while True:
+            try:
+                with unit_of_work(database_url) as session:
+                    now = clock()
+                    statuses = record(session, pending, settings, now)
+                    left = unrecorded - set(statuses)
+                    if left:
+                        _renew(session, left, now)
+                    stop = breaker.check(session, settings, now)
+                break
+            except UNREACHABLE as exc:
+                if time.monotonic() + delay > deadline:
+                    gave_up = True
+                    raise
+                log.warning(
+                    "recording %d attempt(s) failed, trying again in %.1f s: %s",
+                    len(pending),
+                    delay,
+                    str(exc).splitlines()[0][:200],
+                )
+                sleep(delay)
+                delay = min(delay * 2, 5.0)
+        renewed = time.monotonic()
+        unrecorded.difference_update(statuses)
+        journal.forget(a.delivery_id for a in pending if a.reply is not None)
         pending.clear()
         report.count(statuses)
         if stop is not None and held is None:
@@ -200,6 +260,8 @@ def send_outgoing(
     try:
         with sender.session() as conn:
             for item in outgoing:
+                if time.monotonic() - renewed >= HEARTBEAT:
+                    flush(renew=True)  # the heartbeat: renews the claims still to send
                 if held is not None:
                     attempt = Attempt(item.delivery_id, None, postponed=held)
                 else:
@@ -209,12 +271,42 @@ def send_outgoing(
                 if not pending:
                     oldest = time.monotonic()
                 pending.append(attempt)
-                if len(pending) >= RECORD_EVERY or time.monotonic() - oldest >= RECORD_WITHIN:
+                durable = attempt.reply is None or _journal(journal, attempt, clock)
+                if (
+                    not durable
+                    or len(pending) >= RECORD_EVERY
+                    or time.monotonic() - oldest >= RECORD_WITHIN
+                ):
                     flush()
     finally:
         # Whatever stopped the loop, what the relay already answered is recorded.
-        flush()
+        if not gave_up:
+            flush()
     return report
+
+
+def _journal(journal: Journal, attempt: Attempt, clock: Clock) -> bool:
+    """Keep ``attempt``'s reply in the journal; False when it could not be kept (the
+    caller then records it in the database before sending anything more). A journal
+    in memory (no broker at hand) counts as kept: it outlives a database outage, not
+    this process."""
+    assert attempt.reply is not None
+    entry = Entry(attempt.delivery_id, attempt.reply, clock(), attempt.seconds)
+    try:
+        journal.write(entry)
+    except JournalError as exc:
+        log.warning("%s; recording each reply at once instead", exc)
+        return False
+    return True
+
+
+def _renew(session: Session, ids: set[int], now: datetime) -> None:
+    """Renew the claims of ``ids`` that are still ours to send (the heartbeat)."""
+    session.execute(
+        update(Delivery)
+        .where(id_in(Delivery.id, ids), Delivery.status == rules.SENDING)
+        .values(claimed_at=now)
+    )
 
 
 def _attempt(

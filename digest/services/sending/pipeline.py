@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
@@ -20,12 +21,20 @@ from digest.services.sending.controls import sending_paused
 from digest.services.sending.delivering import (
     CLAIM_LEASE,
     LOST_AFTER,
+    LOST_WHEN_IDLE,
     Clock,
     SendReport,
     prepare_built,
     send_outgoing,
 )
+from digest.services.sending.journal import JournalError, journal_of
 from digest.services.sending.planning import PlanReport, plan
+from digest.services.sending.recording import Attempt, record
+
+log = logging.getLogger(__name__)
+
+# Journal entries younger than this belong to a send loop that is recording them.
+SETTLE = timedelta(seconds=15)
 
 
 def chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -107,23 +116,39 @@ class Sweep:
     digest_ids: list[int] = field(default_factory=list)
     delivery_ids: list[int] = field(default_factory=list)
     released: int = 0
+    reconciled: int = 0  # replies the journal held that are now recorded
+    journal_unreadable: bool = False  # so no claim was released this time
 
 
-def sweep(database_url: str, now: datetime) -> Sweep:
-    """Release stale claims and list what should be (re)queued at ``now``."""
+def sweep(
+    database_url: str, settings: Settings, now: datetime, *, broker_idle: bool = False
+) -> Sweep:
+    """Record the replies the journal still holds, release the claims of workers
+    that stopped renewing them, and list what should be (re)queued at ``now``.
+
+    ``broker_idle``: the broker holds no task at all (it restarted empty, say), so
+    work still waiting after LOST_WHEN_IDLE has lost its task."""
     result = Sweep()
+    try:
+        result.reconciled = reconcile(database_url, settings, now)
+    except JournalError:
+        # A reply the journal holds may be unrecorded: releasing its claim could send
+        # that digest again. The claims wait for a sweep that can read the journal.
+        result.journal_unreadable = True
+    lost_after = LOST_WHEN_IDLE if broker_idle else LOST_AFTER
     with unit_of_work(database_url) as session:
-        released = session.execute(
-            update(Delivery)
-            .where(Delivery.status == rules.SENDING, Delivery.claimed_at < now - CLAIM_LEASE)
-            .values(
-                status=rules.DEFERRED,
-                next_attempt_at=now,
-                claimed_at=None,
-                last_text="claim expired: the worker stopped before recording a reply",
+        if not result.journal_unreadable:
+            released = session.execute(
+                update(Delivery)
+                .where(Delivery.status == rules.SENDING, Delivery.claimed_at < now - CLAIM_LEASE)
+                .values(
+                    status=rules.DEFERRED,
+                    next_attempt_at=now,
+                    claimed_at=None,
+                    last_text="claim expired: the worker stopped before recording a reply",
+                )
             )
-        )
-        result.released = getattr(released, "rowcount", 0) or 0
+            result.released = getattr(released, "rowcount", 0) or 0
         result.delivery_ids = list(
             session.scalars(
                 select(Delivery.id)
@@ -131,7 +156,7 @@ def sweep(database_url: str, now: datetime) -> Sweep:
                     or_(
                         and_(Delivery.status == rules.DEFERRED, Delivery.next_attempt_at <= now),
                         and_(
-                            Delivery.status == rules.QUEUED, Delivery.created_at < now - LOST_AFTER
+                            Delivery.status == rules.QUEUED, Delivery.created_at < now - lost_after
                         ),
                     )
                 )
@@ -141,16 +166,37 @@ def sweep(database_url: str, now: datetime) -> Sweep:
         result.digest_ids = list(
             session.scalars(
                 select(Digest.id)
-                .where(Digest.status == "planned", Digest.created_at < now - LOST_AFTER)
+                .where(Digest.status == "planned", Digest.created_at < now - lost_after)
                 .order_by(Digest.id)
             )
         )
     return result
 
 
+def reconcile(database_url: str, settings: Settings, now: datetime) -> int:
+    """Record the replies the journal has held for at least SETTLE (a live send loop
+    records its own within a second or two), each at the moment it was given; returns
+    how many were still unrecorded. Raises JournalError when the journal cannot be
+    read."""
+    journal = journal_of(settings)
+    entries = [e for e in journal.entries() if e.at <= now - SETTLE]
+    if not entries:
+        return 0
+    recorded = 0
+    with unit_of_work(database_url) as session:
+        for entry in sorted(entries, key=lambda e: e.at):
+            attempt = Attempt(entry.delivery_id, entry.reply, seconds=entry.seconds)
+            statuses = record(session, [attempt], settings, entry.at)
+            recorded += sum(1 for s in statuses.values() if s != "lost-claim")
+    journal.forget(e.delivery_id for e in entries)
+    if recorded:
+        log.warning("recorded %d repl(ies) a worker had not recorded", recorded)
+    return recorded
+
+
 def retry(database_url: str, settings: Settings, sender: Sender, clock: Clock) -> RunReport:
     """Send, in this process, every deferred delivery whose time has come."""
-    due = sweep(database_url, clock())
+    due = sweep(database_url, settings, clock())
     total = RunReport()
     for batch in chunks(due.digest_ids, settings.batch_size):
         part = build_and_send(database_url, batch, settings, sender, clock)

@@ -1,0 +1,117 @@
+"""The database goes away in the middle of a slot: the replies the relay already gave
+are kept and recorded once it is back, so no reader gets a digest twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from digest.db.engine import unit_of_work
+from digest.db.models import Delivery
+from digest.mail.sender import SMTPSender
+from digest.services.sending import delivering, journal, pipeline, planning
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+SLOT = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)
+READERS = 150
+
+
+def seed(world) -> None:  # type: ignore[no-untyped-def]
+    world.topics("news")
+    for i in range(5):
+        world.article(f"story-{i}", T0 + timedelta(hours=i), ["news"])
+    for i in range(READERS):
+        world.subscriber(f"reader{i:03d}@example.org", "news", T0)
+
+
+def statuses(db_url: str) -> Counter[str]:
+    with unit_of_work(db_url) as s:
+        return Counter(
+            dict(s.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+        )
+
+
+def test_a_database_outage_mid_slot_sends_no_digest_twice(  # type: ignore[no-untyped-def]
+    world, db_url, db_proxy, fault_settings, slow_smtp
+) -> None:
+    seed(world)
+    url = fault_settings.database_url
+    planned = planning.plan(url, fault_settings, SLOT)
+    assert len(planned.digest_ids) == READERS
+    sender = SMTPSender.from_url(fault_settings.smtp_url)
+    outcome: dict[str, object] = {}
+
+    def worker() -> None:
+        try:
+            outcome["report"] = pipeline.build_and_send(
+                url, planned.digest_ids, fault_settings, sender, lambda: SLOT
+            )
+        except Exception as exc:  # what a Celery task would see
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    slow_smtp.wait_for(40, timeout=60)
+    db_proxy.cut()  # PostgreSQL unreachable for 5 s while replies keep coming
+    time.sleep(5)
+    db_proxy.restore()
+    thread.join(timeout=180)
+    assert not thread.is_alive()
+
+    # Later sweeps, with their claims long expired: whatever is still owed is sent.
+    later = SLOT + timedelta(minutes=20)
+    due = pipeline.sweep(url, fault_settings, later)
+    pipeline.send_deliveries(url, due.delivery_ids, fault_settings, sender, lambda: later)
+    for batch in pipeline.chunks(due.digest_ids, fault_settings.batch_size):
+        pipeline.build_and_send(url, batch, fault_settings, sender, lambda: later)
+
+    copies = Counter(r.rcpt_tos[0] for r in slow_smtp.received)
+    assert max(copies.values()) == 1, {a: n for a, n in copies.items() if n > 1}
+    assert len(copies) == READERS, f"{READERS - len(copies)} readers got nothing"
+    # The worker waited for the database instead of giving up on its batch.
+    assert "error" not in outcome, outcome
+    assert statuses(db_url) == Counter({"sent": READERS})
+    assert journal.journal_of(fault_settings).entries() == []
+
+
+def test_replies_left_in_the_journal_are_recorded_by_the_sweep_before_any_resend(  # type: ignore[no-untyped-def]
+    world, db_url, db_proxy, fault_settings, slow_smtp, monkeypatch
+) -> None:
+    # A worker that stops waiting for the database after a second gives up on its
+    # batch; the replies it had are in the journal, and the sweep records them.
+    monkeypatch.setattr(delivering, "RECORD_PATIENCE", 1.0)
+    seed(world)
+    url = fault_settings.database_url
+    planned = planning.plan(url, fault_settings, SLOT)
+    sender = SMTPSender.from_url(fault_settings.smtp_url)
+    outcome: dict[str, object] = {}
+
+    def worker() -> None:
+        try:
+            pipeline.build_and_send(url, planned.digest_ids, fault_settings, sender, lambda: SLOT)
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    slow_smtp.wait_for(40, timeout=60)
+    db_proxy.cut()
+    thread.join(timeout=60)
+    db_proxy.restore()
+    assert "error" in outcome  # it gave up while the database was away
+    accepted = len(slow_smtp.received)
+    assert len(journal.journal_of(fault_settings).entries()) > 0
+
+    later = SLOT + timedelta(minutes=20)
+    due = pipeline.sweep(url, fault_settings, later)
+    assert due.reconciled > 0
+    pipeline.send_deliveries(url, due.delivery_ids, fault_settings, sender, lambda: later)
+
+    copies = Counter(r.rcpt_tos[0] for r in slow_smtp.received)
+    assert max(copies.values()) == 1, {a: n for a, n in copies.items() if n > 1}
+    assert len(copies) == READERS and accepted < READERS
+    assert statuses(db_url) == Counter({"sent": READERS})
