@@ -11,7 +11,10 @@ from typing import Any
 from celery import Celery
 
 from digest.config import get_settings
+from workers import transport
 from workers.schedule import beat_schedule
+
+transport.install()
 
 app = Celery("digest", include=["workers.tasks"])
 
