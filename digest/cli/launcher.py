@@ -1,4 +1,5 @@
-"""``digest up``: web, worker and beat as child processes sharing one configuration."""
+"""``digest up``: web, worker and beat as child processes sharing one configuration,
+each started again when it exits."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,17 +19,50 @@ from digest.config import Settings
 from digest.embedded import broker_url, runtime_dir, stop_embedded_redis
 from digest.mail.capture import CaptureServer
 
+# A child that exits is started again, unless it has exited this many times within
+# RESTART_WINDOW seconds: then something is wrong that restarting does not mend, and
+# everything stops with the child's log named.
+MAX_RESTARTS = 5
+RESTART_WINDOW = 300.0
+
 
 @dataclass
 class Child:
     name: str
+    args: list[str]
+    env: dict[str, str]
+    log: Path
     process: subprocess.Popen[bytes]
+    exits: list[float] = field(default_factory=list)  # monotonic times of recent exits
+
+    def restart(self) -> None:
+        self.process = _start(self.args, self.env, self.log)
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    return subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT)
 
 
 def _spawn(name: str, args: list[str], env: dict[str, str], log: Path) -> Child:
-    handle = log.open("ab")
-    process = subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    return Child(name, process)
+    return Child(name, args, env, log, _start(args, env, log))
+
+
+def supervise(child: Child, now: float, say: Callable[[str], None] = click.echo) -> bool:
+    """Start ``child`` again if it exited; False when it exited too often to go on."""
+    code = child.process.poll()
+    if code is None:
+        return True
+    child.exits = [t for t in child.exits if now - t < RESTART_WINDOW] + [now]
+    if len(child.exits) > MAX_RESTARTS:
+        say(
+            f"{child.name} exited ({code}) {len(child.exits)} times in "
+            f"{RESTART_WINDOW / 60:.0f} minutes; stopping (see {child.log})"
+        )
+        return False
+    say(f"{child.name} exited ({code}); starting it again (see {child.log})")
+    child.restart()
+    return True
 
 
 def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> None:
@@ -117,8 +152,7 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
     try:
         while not stopping:
             for child in children:
-                if child.process.poll() is not None:
-                    click.echo(f"{child.name} exited ({child.process.returncode}); stopping")
+                if not stopping and not supervise(child, time.monotonic()):
                     stopping = True
             time.sleep(0.5)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -61,3 +62,57 @@ def test_up_starts_web_worker_and_beat_and_stops_cleanly(tmp_path: Path) -> None
 
 def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _children(pid: int) -> dict[str, int]:
+    """The processes ``digest up`` started, by what they run (Linux /proc)."""
+    found: dict[str, int] = {}
+    tasks = Path(f"/proc/{pid}/task")
+    for task in tasks.iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            words = [w.decode() for w in cmdline if w]
+            if "worker" in words:
+                found["worker"] = int(child)
+            elif "beat" in words:
+                found["beat"] = int(child)
+            elif "uvicorn" in words:
+                found["web"] = int(child)
+    return found
+
+
+def test_up_starts_a_worker_again_when_it_dies(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "up", "--port", str(port)],
+        cwd=tmp_path,
+        env=process_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    logs = tmp_path / ".digest"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "ready." not in _read(logs / "worker.log"):
+            time.sleep(0.3)
+        first = _children(proc.pid)
+        assert {"worker", "beat", "web"} <= set(first), first
+        # Killed as a broker bug or the OOM killer would end it.
+        os.kill(first["worker"], signal.SIGKILL)
+        while time.monotonic() < deadline:
+            again = _children(proc.pid)
+            if again.get("worker") not in (None, first["worker"]):
+                break
+            time.sleep(0.3)
+        assert again.get("worker") not in (None, first["worker"]), again
+        assert again["beat"] == first["beat"] and again["web"] == first["web"]
+        assert proc.poll() is None  # digest up itself goes on
+        while time.monotonic() < deadline and _read(logs / "worker.log").count("ready.") < 2:
+            time.sleep(0.3)
+        assert _read(logs / "worker.log").count("ready.") >= 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert "worker exited (-9); starting it again" in out
+    assert out.rstrip().endswith("stopped")
