@@ -17,7 +17,7 @@ from digest.services.database import unit_of_work
 from digest.services.ingesting import poll_all_feeds
 from digest.services.metrics import broker_is_idle
 from digest.services.readers import signup
-from digest.services.sending import pipeline, planning
+from digest.services.sending import healing, pipeline, planning
 from workers.app import app
 
 TRANSIENT = (OperationalError, ConnectionError)
@@ -77,6 +77,7 @@ def send_deliveries(self: Task, delivery_ids: list[int], now: str | None = None)
 @app.task(name="digest.sweep")
 def sweep(now: str | None = None) -> dict[str, int]:
     settings = get_settings()
+    healing.heal(settings.database_url, settings, sender_for(settings), clock(now))
     idle = broker_is_idle(broker_url(settings))
     found = pipeline.sweep(settings.database_url, settings, clock(now)(), broker_idle=idle)
     queue_digests(found.digest_ids, now)

@@ -152,6 +152,11 @@ class Settings:
     breaker_min_attempts: int = 20
     breaker_throttle_share: float = 0.5
     breaker_failure_share: float = 0.3
+    # Once tripped, the breaker waits ``breaker_cooldown`` (doubled after each failed
+    # try, at most an hour), then sends ``breaker_probes`` held-back messages and
+    # resumes sending by itself when most of them are accepted.
+    breaker_cooldown: timedelta = timedelta(minutes=5)
+    breaker_probes: int = 5
 
     @property
     def from_domain(self) -> str:
@@ -310,6 +315,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         breaker_failure_share=_share(
             "DIGEST_BREAKER_FAILURE_SHARE", get("DIGEST_BREAKER_FAILURE_SHARE") or "0.3"
         ),
+        breaker_cooldown=timedelta(
+            seconds=_int("DIGEST_BREAKER_COOLDOWN", get("DIGEST_BREAKER_COOLDOWN", "300"), 1)
+        ),
+        breaker_probes=_int("DIGEST_BREAKER_PROBES", get("DIGEST_BREAKER_PROBES", "5"), 1),
     )
     if settings.pending_max_age < settings.confirm_max_age:
         raise ConfigError(

@@ -49,6 +49,7 @@ class FailoverConnection:
     def __init__(self, relays: Sequence[SMTPSender]) -> None:
         self.connections = [SMTPConnection(relay) for relay in relays]
         self.current = 0  # relays before this one could not take mail in this session
+        self.replayed = False
 
     @property
     def relay(self) -> SMTPSender:
@@ -63,6 +64,8 @@ class FailoverConnection:
             conn = self.connections[self.current]
             reply = conn.send(from_addr, to_addr, data, admit)
             if not conn.unavailable or self.current == last:
+                # Only when every relay had already failed this session.
+                self.replayed = conn.replayed
                 return self._named(reply, conn.sender)
             self.current += 1
 

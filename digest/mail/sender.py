@@ -29,6 +29,11 @@ Admit = Callable[["SMTPSender"], None]
 
 
 class Connection(Protocol):
+    # Whether the last send's reply repeats a failure this session already reported
+    # (the relay could not be reached or refused the session): that message never
+    # went to a relay, so it is no answer about it.
+    replayed: bool
+
     def send(self, from_addr: str, to_addr: str, data: bytes, admit: Admit | None = None) -> Reply:
         """Hand one message to the relay; SMTP and network trouble become the Reply."""
         ...
@@ -180,6 +185,7 @@ class SMTPConnection:
         self.connections = 0
         self.failure: Reply | None = None
         self.unavailable = False
+        self.replayed = False
 
     def _open(self) -> smtplib.SMTP | Reply:
         if self.client is not None:
@@ -205,7 +211,7 @@ class SMTPConnection:
     def send(self, from_addr: str, to_addr: str, data: bytes, admit: Admit | None = None) -> Reply:
         """One SMTP transaction; the reply that ended it, never an exception (but
         what ``admit`` raises)."""
-        self.unavailable = self.failure is not None
+        self.unavailable = self.replayed = self.failure is not None
         if self.failure is not None:
             return self.failure
         sender, recipient = addr_spec(from_addr), addr_spec(to_addr)

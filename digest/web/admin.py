@@ -19,7 +19,7 @@ from digest.services.sending.controls import set_sending_paused
 from digest.web.auth import Caller, end_session, signed_in, start_session
 from digest.web.forms import client_ip, csrf_ok, form_fields
 from digest.web.guard import operator, to_sign_in
-from digest.web.pages import database, page
+from digest.web.pages import database, page, settings_of
 
 router = APIRouter()
 SIGN_IN_WINDOW = timedelta(minutes=15)
@@ -93,7 +93,7 @@ def _dashboard(request: Request, caller: Caller, status_code: int = 200) -> HTML
     url = database(request)
     now = datetime.now(UTC)
     with unit_of_work(url) as session:
-        figures = reporting.counts(session)
+        figures = reporting.counts(session, settings_of(request))
         outcomes = reporting.daily_outcomes(session, now)
         queue = reporting.queued_now(session)
         slots = reporting.next_slots(session, now)

@@ -386,7 +386,7 @@ def retry_delivery(request: Request, _: Operator, delivery_id: PathId) -> object
 def stats(request: Request, _: Reader) -> Stats:
     """Subscribers and deliveries by status, and whether sending is paused."""
     with unit_of_work(database(request)) as session:
-        return Stats(**reporting.counts(session))
+        return Stats(**reporting.counts(session, settings_of(request)))
 
 
 @router.put("/sending", response_model=Sending, responses=refusals(403))

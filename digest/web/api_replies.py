@@ -277,3 +277,11 @@ class Stats(BaseModel):
         description="why sending paused by itself (the circuit breaker); left out otherwise",
         exclude_if=lambda reason: reason is None,
     )
+    breaker_next_probe_at: datetime | None = Field(
+        None,
+        description=(
+            "when the circuit breaker, which paused sending, next sends a few held-back "
+            "messages and resumes by itself if most are accepted; left out otherwise"
+        ),
+        exclude_if=lambda moment: moment is None,
+    )

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import String, and_, case, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from digest.config import Settings
 from digest.db.models import Delivery, DeliveryAttempt, Digest, Feed, Subscriber
 from digest.domain import delivery as rules
 from digest.services.sending.controls import pause_state
+from digest.services.sending.healing import next_probe_at
 
 OUTCOMES = ("sent", "deferred", "failed", "bounced", "skipped")
 
@@ -55,10 +57,10 @@ def list_deliveries(
     ]
 
 
-def counts(session: Session) -> dict[str, Any]:
+def counts(session: Session, settings: Settings | None = None) -> dict[str, Any]:
     """Subscribers and deliveries by status, and whether sending is paused: since
     when, by whom (an operator, or the circuit breaker) and, when it paused by
-    itself, why."""
+    itself, why and (given the settings) when it next tries a few messages."""
     subscribers = dict(
         session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all()
     )
@@ -73,6 +75,7 @@ def counts(session: Session) -> dict[str, Any]:
         "sending_paused_by": pause.by,
         "sending_paused_at": pause.at,
         "sending_paused_reason": pause.reason,
+        "breaker_next_probe_at": next_probe_at(session, settings) if settings else None,
     }
 
 

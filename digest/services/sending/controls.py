@@ -21,6 +21,8 @@ SENDING_PAUSED = "sending_paused"
 PAUSE_REASON = "sending_paused_reason"  # why it paused by itself; empty otherwise
 # The id of the last delivery attempt made before sending was last resumed.
 BREAKER_AFTER = "breaker_after_attempt"
+# How many times in a row the breaker's probes failed since it tripped.
+BREAKER_TRIPS = "breaker_failed_probes"
 REASON_LENGTH = 200  # what controls.value holds
 
 
@@ -68,7 +70,23 @@ def set_sending_paused(
     if not paused:
         last = session.scalar(select(func.max(DeliveryAttempt.id)))
         _set(session, BREAKER_AFTER, str(last or 0), by, now)
+        _set(session, BREAKER_TRIPS, "0", by, now)
     session.flush()
+
+
+def switch_locked(session: Session, now: datetime) -> None:
+    """Lock the pause switch for this transaction: whoever changes it next waits."""
+    _row(session, SENDING_PAUSED, "0", now, lock=True)
+
+
+def breaker_trips(session: Session) -> int:
+    """How many tries in a row the open breaker's probes failed."""
+    value = session.scalar(select(Control.value).where(Control.key == BREAKER_TRIPS))
+    return int(value) if value and value.isdigit() else 0
+
+
+def set_breaker_trips(session: Session, trips: int, now: datetime) -> None:
+    _set(session, BREAKER_TRIPS, str(trips), None, now)
 
 
 def pause_unless_paused(session: Session, reason: str, by: str, now: datetime) -> bool:

@@ -201,6 +201,8 @@ def send_outgoing(
     sender: Sender,
     clock: Clock,
     sleep: Callable[[float], None] = time.sleep,
+    *,
+    probing: bool = False,
 ) -> SendReport:
     """Send claimed, rendered deliveries over one connection, within the sending
     limits, and record the outcomes in groups as the relay answers. Once sending is
@@ -210,7 +212,8 @@ def send_outgoing(
     Each reply is made durable (journal, else the database) before the next message
     goes out. While the database is away the loop sends nothing and keeps trying to
     record; it raises the database's error after RECORD_PATIENCE, leaving the rest of
-    the batch claimed for the sweep."""
+    the batch claimed for the sweep. ``probing``: these are the open circuit
+    breaker's probes, sent although sending is paused (digest/services/sending/healing.py)."""
     report = SendReport()
     throttle = Throttle(settings)
     journal = journal_of(settings)
@@ -235,7 +238,7 @@ def send_outgoing(
                     left = unrecorded - set(statuses)
                     if left:
                         _renew(session, left, now)
-                    stop = breaker.check(session, settings, now)
+                    stop = None if probing else breaker.check(session, settings, now)
                 break
             except UNREACHABLE as exc:
                 if time.monotonic() + delay > deadline:
@@ -325,5 +328,12 @@ def _attempt(
     except Postponed as kept:
         until = clock() + timedelta(seconds=kept.wait)
         return Attempt(item.delivery_id, None, postponed=Postponement(kept.reason, until))
+    if conn.replayed:
+        # No relay of this session can take mail, as the first message's reply said:
+        # this one was never offered. It waits, uncounted, rather than adding another
+        # throttled or failed attempt for the breaker to judge.
+        until = clock() + settings.retry_first_delay
+        reason = f"not sent: no relay could take mail in this session ({reply.text})"
+        return Attempt(item.delivery_id, None, postponed=Postponement(reason[:500], until))
     seconds = time.perf_counter() - started - admission.slept
     return Attempt(item.delivery_id, reply, seconds=seconds)

@@ -16,7 +16,7 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Digest
 from digest.domain import delivery as rules
 from digest.mail.sender import Sender
-from digest.services.sending import building, delivering
+from digest.services.sending import building, delivering, healing
 from digest.services.sending.controls import sending_paused
 from digest.services.sending.delivering import (
     CLAIM_LEASE,
@@ -195,7 +195,9 @@ def reconcile(database_url: str, settings: Settings, now: datetime) -> int:
 
 
 def retry(database_url: str, settings: Settings, sender: Sender, clock: Clock) -> RunReport:
-    """Send, in this process, every deferred delivery whose time has come."""
+    """Send, in this process, every deferred delivery whose time has come (after
+    letting an open circuit breaker try a few, when its cool-down is over)."""
+    healing.heal(database_url, settings, sender, clock)
     due = sweep(database_url, settings, clock())
     total = RunReport()
     for batch in chunks(due.digest_ids, settings.batch_size):

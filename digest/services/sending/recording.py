@@ -94,10 +94,21 @@ def record(
         if row is None or row.status != rules.SENDING:
             statuses[attempt.delivery_id] = "lost-claim"
             continue
-        if attempt.postponed is not None:
+        if attempt.postponed is not None and now - row.created_at < settings.retry_max_age:
             changes.append(_postponed(row.id, row.attempts, attempt.postponed, now))
             statuses[row.id] = rules.DEFERRED
             postponed.add(row.id)
+            continue
+        if attempt.postponed is not None:
+            # Held back for as long as a delivery is tried at all: it ends as failed,
+            # like one whose attempts ran out, with the reason it was held.
+            text = f"gave up after {row.attempts} attempts: {attempt.postponed.reason}"
+            given_up = _postponed(row.id, row.attempts, attempt.postponed, now)
+            given_up.update(status=rules.FAILED, next_attempt_at=None, last_text=text)
+            changes.append(given_up)
+            digest_changes.append({"id": row.digest_id, "status": "failed", "reason": text})
+            statuses[row.id] = rules.FAILED
+            postponed.add(row.id)  # not an attempt: the totals do not count it
             continue
         reply = attempt.reply
         count = row.attempts

@@ -124,9 +124,10 @@ def test_a_throttling_relay_trips_the_breaker_and_resuming_sends_the_rest_once(
         assert stats["sending_paused"] is True
         assert stats["sending_paused_reason"] == state.reason
 
-        # While paused, the retry sweep sends nothing.
+        # While paused, within the breaker's cool-down, the retry sweep sends nothing.
         relay.handler.rcpt_rule = None
-        paused = pipeline.retry(db_url, limited, sender_for(limited), lambda: LATER)
+        cooling = SLOT + limited.breaker_cooldown / 2
+        paused = pipeline.retry(db_url, limited, sender_for(limited), lambda: cooling)
         assert paused.sent == 0 and relay.handler.rcpts == tried
 
         # An operator resumes from the dashboard; the attempts that tripped the breaker
