@@ -277,6 +277,13 @@ class Stats(BaseModel):
         description="why sending paused by itself (the circuit breaker); left out otherwise",
         exclude_if=lambda reason: reason is None,
     )
+    replies_unrecorded: int | None = Field(
+        None,
+        description=(
+            "deliveries the relay answered whose reply is still only in the reply journal "
+            "(recorded by a worker within seconds, or by the sweep); null when unreadable"
+        ),
+    )
     breaker_next_probe_at: datetime | None = Field(
         None,
         description=(

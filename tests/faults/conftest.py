@@ -13,9 +13,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
+from bench.proxy import Proxy
 from digest.config import Settings
 from tests.conftest import ScriptedHandler, SmtpServer
-from tests.faults.proxy import Proxy
 
 
 class SlowHandler(ScriptedHandler):

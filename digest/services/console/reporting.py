@@ -13,6 +13,7 @@ from digest.db.models import Delivery, DeliveryAttempt, Digest, Feed, Subscriber
 from digest.domain import delivery as rules
 from digest.services.sending.controls import pause_state
 from digest.services.sending.healing import next_probe_at
+from digest.services.sending.journal import JournalError, journal_of
 
 OUTCOMES = ("sent", "deferred", "failed", "bounced", "skipped")
 
@@ -76,7 +77,18 @@ def counts(session: Session, settings: Settings | None = None) -> dict[str, Any]
         "sending_paused_at": pause.at,
         "sending_paused_reason": pause.reason,
         "breaker_next_probe_at": next_probe_at(session, settings) if settings else None,
+        "replies_unrecorded": unrecorded_replies(settings) if settings else None,
     }
+
+
+def unrecorded_replies(settings: Settings) -> int | None:
+    """Deliveries the relay accepted (or answered) whose reply is still only in the
+    reply journal: a worker records them within a second or two, the sweep when the
+    worker could not; None when the journal cannot be read."""
+    try:
+        return len(journal_of(settings).entries())
+    except JournalError:
+        return None
 
 
 def _day(session: Session, column: Any) -> Any:

@@ -1,6 +1,8 @@
-"""A TCP proxy on 127.0.0.1 that a test can cut and restore: in front of PostgreSQL,
+"""A TCP proxy on 127.0.0.1 that can be cut and restored: in front of PostgreSQL,
 Redis or an SMTP server, it makes that service unreachable for a while as a network
-fault or a restarting server would, without touching the service itself."""
+fault or a restarting server would, without touching the service itself. Cut with a
+``greeting``, it answers each new connection with that line and hangs up, as an SMTP
+server refusing sessions (``421 …``) does. Used by bench/faults.py and the fault tests."""
 
 from __future__ import annotations
 
@@ -24,11 +26,14 @@ class Proxy:
         self._up = threading.Event()
         self._up.set()
         self._closed = False
+        self._greeting: bytes | None = None
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
-    def cut(self) -> None:
-        """Reset every connection through the proxy and refuse new ones."""
+    def cut(self, greeting: bytes | None = None) -> None:
+        """Reset every connection through the proxy and refuse new ones (with
+        ``greeting`` first, when given)."""
+        self._greeting = greeting
         self._up.clear()
         with self._lock:
             for sock in list(self._open):
@@ -51,6 +56,12 @@ class Proxy:
             except OSError:
                 return
             if not self._up.is_set():
+                if self._greeting:
+                    with contextlib.suppress(OSError):
+                        client.sendall(self._greeting)
+                        client.shutdown(socket.SHUT_WR)
+                        client.close()  # closed in order, so the line is read
+                        continue
                 _reset(client)
                 continue
             try:
