@@ -33,6 +33,9 @@ class Connection(Protocol):
     # (the relay could not be reached or refused the session): that message never
     # went to a relay, so it is no answer about it.
     replayed: bool
+    # Whether the last send's reply refused the session rather than the message (no
+    # connection, a refused greeting, a 421 before the envelope on a new connection).
+    refused: bool
 
     def send(self, from_addr: str, to_addr: str, data: bytes, admit: Admit | None = None) -> Reply:
         """Hand one message to the relay; SMTP and network trouble become the Reply."""
@@ -186,6 +189,7 @@ class SMTPConnection:
         self.failure: Reply | None = None
         self.unavailable = False
         self.replayed = False
+        self.refused = False
 
     def _open(self) -> smtplib.SMTP | Reply:
         if self.client is not None:
@@ -211,7 +215,7 @@ class SMTPConnection:
     def send(self, from_addr: str, to_addr: str, data: bytes, admit: Admit | None = None) -> Reply:
         """One SMTP transaction; the reply that ended it, never an exception (but
         what ``admit`` raises)."""
-        self.unavailable = self.replayed = self.failure is not None
+        self.unavailable = self.replayed = self.refused = self.failure is not None
         if self.failure is not None:
             return self.failure
         sender, recipient = addr_spec(from_addr), addr_spec(to_addr)
@@ -219,7 +223,7 @@ class SMTPConnection:
             reused = self.client is not None
             client = self._open()
             if isinstance(client, Reply):
-                self.unavailable = True
+                self.unavailable = self.refused = True
                 return client
             if admit is not None:
                 # Once connected: the token is spent as the message goes, not while
@@ -231,7 +235,7 @@ class SMTPConnection:
             except _Stale as stale:
                 self._drop()
                 if not reused:
-                    self.unavailable = True
+                    self.unavailable = self.refused = True
                     return stale.reply
                 # A kept connection the server closed while idle: nothing of this
                 # message was sent, so one fresh connection may carry it.

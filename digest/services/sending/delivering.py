@@ -332,8 +332,8 @@ def _attempt(
         # No relay of this session can take mail, as the first message's reply said:
         # this one was never offered. It waits, uncounted, rather than adding another
         # throttled or failed attempt for the breaker to judge.
-        until = clock() + settings.retry_first_delay
+        until = clock() + min(settings.retry_first_delay, rules.SESSION_RETRY)
         reason = f"not sent: no relay could take mail in this session ({reply.text})"
         return Attempt(item.delivery_id, None, postponed=Postponement(reason[:500], until))
     seconds = time.perf_counter() - started - admission.slept
-    return Attempt(item.delivery_id, reply, seconds=seconds)
+    return Attempt(item.delivery_id, reply, seconds=seconds, session_refused=conn.refused)

@@ -55,6 +55,7 @@ class Attempt:
     blocked: str | None = None
     seconds: float | None = None
     postponed: Postponement | None = None
+    session_refused: bool = False  # the relay refused the session, not the message
 
 
 def record(
@@ -137,11 +138,14 @@ def record(
                 }
             )
         if status == rules.DEFERRED:
+            first_delay = settings.retry_first_delay
+            if attempt.session_refused:
+                first_delay = min(first_delay, rules.SESSION_RETRY)
             when = rules.next_attempt_at(
                 first_queued_at=row.created_at,
                 attempts=count,
                 now=now,
-                first_delay=settings.retry_first_delay,
+                first_delay=first_delay,
                 max_age=settings.retry_max_age,
             )
             if when is None:

@@ -88,6 +88,9 @@ def test_a_session_the_relay_refuses_counts_once_and_trips_nothing(  # type: ign
     with unit_of_work(db_url) as s:
         assert not pause_state(s).paused
         texts = set(s.scalars(select(Delivery.last_text).where(Delivery.attempts == 0)))
+        due = set(s.scalars(select(Delivery.next_attempt_at)))
+    # A refused session says nothing about the messages: all are tried again in a minute.
+    assert due == {SLOT + timedelta(minutes=1)}
     assert len(texts) == 1 and next(iter(texts)).startswith(
         "not sent: no relay could take mail in this session (4.7.0 mx.example.net too busy"
     )
