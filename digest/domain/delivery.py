@@ -30,9 +30,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # the original message's headers but not its envelope still name the delivery.
 DELIVERY_HEADER = "X-Digest-Delivery"
 
-# A relay that would not take a session at all (no connection, a 421 greeting) said
-# nothing about the messages: they are tried again after at most this, not after the
-# back-off of an answer about the message itself.
+# A session that failed (no connection, a 421 greeting, the connection lost on the
+# way) said nothing about the messages: they are tried again after at most this, not
+# after the back-off of an answer about the message itself.
 SESSION_RETRY = timedelta(minutes=1)
 
 # Back-off never waits longer than this between two attempts.

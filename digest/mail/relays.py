@@ -50,7 +50,7 @@ class FailoverConnection:
         self.connections = [SMTPConnection(relay) for relay in relays]
         self.current = 0  # relays before this one could not take mail in this session
         self.replayed = False
-        self.refused = False
+        self.session_failed = False
 
     @property
     def relay(self) -> SMTPSender:
@@ -66,7 +66,7 @@ class FailoverConnection:
             reply = conn.send(from_addr, to_addr, data, admit)
             if not conn.unavailable or self.current == last:
                 # Only when every relay had already failed this session.
-                self.replayed, self.refused = conn.replayed, conn.refused
+                self.replayed, self.session_failed = conn.replayed, conn.session_failed
                 return self._named(reply, conn.sender)
             self.current += 1
 

@@ -14,11 +14,11 @@ import socket
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from digest.config.smtp import parse_smtp_url
+from digest.config.smtp import RelayURL, parse_smtp_url
 from digest.domain.delivery import Reply, parse_enhanced_code
 from digest.mail.message import addr_spec
 
@@ -33,9 +33,10 @@ class Connection(Protocol):
     # (the relay could not be reached or refused the session): that message never
     # went to a relay, so it is no answer about it.
     replayed: bool
-    # Whether the last send's reply refused the session rather than the message (no
-    # connection, a refused greeting, a 421 before the envelope on a new connection).
-    refused: bool
+    # Whether the last send's reply was about the session rather than the message: no
+    # connection, a refused greeting, a 421 before the envelope on a new connection,
+    # or the connection lost on the way.
+    session_failed: bool
 
     def send(self, from_addr: str, to_addr: str, data: bytes, admit: Admit | None = None) -> Reply:
         """Hand one message to the relay; SMTP and network trouble become the Reply."""
@@ -61,19 +62,11 @@ def _local_hostname() -> str:
 
 
 @dataclass(frozen=True)
-class SMTPSender:
-    """SMTP relay settings; each :meth:`session` reuses one connection for a batch."""
+class SMTPSender(RelayURL):
+    """A relay (what its URL says, and how long to wait for it); each :meth:`session`
+    reuses one connection for a batch."""
 
-    host: str
-    port: int
-    mode: str = "smtp"  # smtp | smtp+starttls | smtps
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    verify: bool = True
     timeout: float = 30.0
-    # How many messages this relay takes per second and per hour; None: no limit.
-    per_second: int | None = None
-    per_hour: int | None = None
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 30.0) -> SMTPSender:
@@ -189,7 +182,7 @@ class SMTPConnection:
         self.failure: Reply | None = None
         self.unavailable = False
         self.replayed = False
-        self.refused = False
+        self.session_failed = False
 
     def _open(self) -> smtplib.SMTP | Reply:
         if self.client is not None:
@@ -215,7 +208,7 @@ class SMTPConnection:
     def send(self, from_addr: str, to_addr: str, data: bytes, admit: Admit | None = None) -> Reply:
         """One SMTP transaction; the reply that ended it, never an exception (but
         what ``admit`` raises)."""
-        self.unavailable = self.replayed = self.refused = self.failure is not None
+        self.unavailable = self.replayed = self.session_failed = self.failure is not None
         if self.failure is not None:
             return self.failure
         sender, recipient = addr_spec(from_addr), addr_spec(to_addr)
@@ -223,7 +216,7 @@ class SMTPConnection:
             reused = self.client is not None
             client = self._open()
             if isinstance(client, Reply):
-                self.unavailable = self.refused = True
+                self.unavailable = self.session_failed = True
                 return client
             if admit is not None:
                 # Once connected: the token is spent as the message goes, not while
@@ -235,7 +228,7 @@ class SMTPConnection:
             except _Stale as stale:
                 self._drop()
                 if not reused:
-                    self.unavailable = self.refused = True
+                    self.unavailable = self.session_failed = True
                     return stale.reply
                 # A kept connection the server closed while idle: nothing of this
                 # message was sent, so one fresh connection may carry it.
@@ -275,6 +268,7 @@ class SMTPConnection:
             return _reply(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
+            self.session_failed = True
             return Reply(None, None, f"connection lost: {_lost(exc, self.sender.timeout)}")
         except (smtplib.SMTPException, UnicodeError) as exc:
             self._drop()

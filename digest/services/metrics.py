@@ -121,23 +121,31 @@ def totals(session: Session) -> dict[Key, float]:
     return {(name, labels): value for name, labels, value in rows}
 
 
+def _broker_client(broker_url: str | None) -> redis.Redis | None:
+    """A client of the broker's Redis that gives up fast; None when the broker is not
+    a Redis server named by URL (the embedded one is left alone: asking must not start
+    a server) or its URL is one redis-py cannot read (Celery would say so itself)."""
+    if not broker_url or not broker_url.startswith(REDIS_SCHEMES):
+        return None
+    try:
+        return redis.Redis.from_url(
+            broker_url.replace("redis+socket://", "unix://", 1),
+            socket_connect_timeout=BROKER_TIMEOUT,
+            socket_timeout=BROKER_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+        )
+    except ValueError:
+        return None
+
+
 def broker_queue_lengths(broker_url: str | None) -> dict[str, int] | None:
     """Tasks waiting in each Celery queue on a Redis broker; None when the broker is
     not a Redis server named by URL or does not answer within BROKER_TIMEOUT.
 
     The embedded broker (no URL) is left alone: a scrape must not start a server.
     """
-    if not broker_url or not broker_url.startswith(REDIS_SCHEMES):
-        return None
-    url = broker_url.replace("redis+socket://", "unix://", 1)
-    try:
-        client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=BROKER_TIMEOUT,
-            socket_timeout=BROKER_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-        )
-    except ValueError:  # a URL redis-py cannot read; Celery would say so itself
+    client = _broker_client(broker_url)
+    if client is None:
         return None
     try:
         pipe = client.pipeline(transaction=False)
@@ -161,17 +169,8 @@ def broker_is_idle(broker_url: str | None, running: int = 1) -> bool:
     """Whether the broker holds no task at all besides the ``running`` ones (the task
     asking, which a worker holds unacknowledged): nothing waits in a queue and no
     other worker holds a task. False when that cannot be told (not Redis, no answer)."""
-    if not broker_url or not broker_url.startswith(REDIS_SCHEMES):
-        return False
-    url = broker_url.replace("redis+socket://", "unix://", 1)
-    try:
-        client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=BROKER_TIMEOUT,
-            socket_timeout=BROKER_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-        )
-    except ValueError:
+    client = _broker_client(broker_url)
+    if client is None:
         return False
     try:
         pipe = client.pipeline(transaction=False)

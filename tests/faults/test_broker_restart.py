@@ -11,48 +11,12 @@ import time
 import uuid
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import redis
 
-from digest.embedded import redis_server_command
-from digest.mail.capture import free_port
+from bench.faults import RedisServer
 from tests.conftest import process_env
 from tests.faults.test_database_outage import READERS, SLOT, seed, statuses
-
-
-class RedisServer:
-    """A Redis server on a Unix socket that can be stopped and started again, empty."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = redis_server_command(self.folder / "redis.sock", self.folder)
-        command[command.index("--port") + 1] = str(self.port)
-        self.process = subprocess.Popen(
-            [*command, "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if self.client().ping():
-                    return
-            except (redis.ConnectionError, OSError):
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
 
 
 def send_task(server: RedisServer, name: str, args: list[object]) -> None:

@@ -336,4 +336,4 @@ def _attempt(
         reason = f"not sent: no relay could take mail in this session ({reply.text})"
         return Attempt(item.delivery_id, None, postponed=Postponement(reason[:500], until))
     seconds = time.perf_counter() - started - admission.slept
-    return Attempt(item.delivery_id, reply, seconds=seconds, session_refused=conn.refused)
+    return Attempt(item.delivery_id, reply, seconds=seconds, session_failed=conn.session_failed)

@@ -55,7 +55,7 @@ class Attempt:
     blocked: str | None = None
     seconds: float | None = None
     postponed: Postponement | None = None
-    session_refused: bool = False  # the relay refused the session, not the message
+    session_failed: bool = False  # the reply is about the session, not the message
 
 
 def record(
@@ -139,7 +139,7 @@ def record(
             )
         if status == rules.DEFERRED:
             first_delay = settings.retry_first_delay
-            if attempt.session_refused:
+            if attempt.session_failed:
                 first_delay = min(first_delay, rules.SESSION_RETRY)
             when = rules.next_attempt_at(
                 first_queued_at=row.created_at,

@@ -34,8 +34,9 @@ from digest.mail.sender import SMTPSender
 # message whose room is further off is postponed.
 SLEEP_AT_MOST = 2.0
 # Nor does it sleep longer than this for one message in all (other workers may keep
-# taking the tokens it wakes up for), nor for one batch: a batch must end well within
-# its claim's lease (delivering.CLAIM_LEASE), or another worker could send it again.
+# taking the tokens it wakes up for): the send loop renews its claims between messages,
+# and one message must not hold that up for long (delivering.CLAIM_LEASE); nor for one
+# batch, so that a worker does not spend its time sleeping on one relay's limits.
 SLEEP_IN_ALL = 10.0
 SLEEP_PER_BATCH = 120.0
 
