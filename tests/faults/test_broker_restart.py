@@ -16,7 +16,7 @@ import pytest
 
 from bench.faults import RedisServer
 from tests.conftest import process_env
-from tests.faults.test_database_outage import READERS, SLOT, seed, statuses
+from tests.faults.slot import READERS, SLOT, seed, statuses
 
 
 def send_task(server: RedisServer, name: str, args: list[object]) -> None:

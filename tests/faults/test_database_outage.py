@@ -6,34 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import func, select
-
-from digest.db.engine import unit_of_work
-from digest.db.models import Delivery
 from digest.mail.sender import SMTPSender
 from digest.services.console import reporting
 from digest.services.sending import delivering, journal, pipeline, planning
-
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-SLOT = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)
-READERS = 150
-
-
-def seed(world) -> None:  # type: ignore[no-untyped-def]
-    world.topics("news")
-    for i in range(5):
-        world.article(f"story-{i}", T0 + timedelta(hours=i), ["news"])
-    for i in range(READERS):
-        world.subscriber(f"reader{i:03d}@example.org", "news", T0)
-
-
-def statuses(db_url: str) -> Counter[str]:
-    with unit_of_work(db_url) as s:
-        return Counter(
-            dict(s.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
-        )
+from tests.faults.slot import READERS, SLOT, seed, start_worker, statuses, stop_worker
 
 
 def test_a_database_outage_mid_slot_sends_no_digest_twice(  # type: ignore[no-untyped-def]
@@ -120,3 +98,29 @@ def test_replies_left_in_the_journal_are_recorded_by_the_sweep_before_any_resend
     assert len(copies) == READERS and accepted < READERS
     assert statuses(db_url) == Counter({"sent": READERS})
     assert reporting.unrecorded_replies(fault_settings) == 0
+
+
+def test_a_database_outage_under_a_celery_worker_sends_no_digest_twice(  # type: ignore[no-untyped-def]
+    world, db_url, db_proxy, proxied_url, fault_settings, slow_smtp, cli, tmp_path
+) -> None:
+    seed(world)
+    env = {**cli.env, "DIGEST_DATABASE_URL": proxied_url, "DIGEST_SMTP_URL": slow_smtp.url}
+    cli.env = env
+    cli("plan", "--now", SLOT.isoformat())
+    worker = start_worker(env, tmp_path)
+    try:
+        slow_smtp.wait_for(40, timeout=90)
+        db_proxy.cut()
+        time.sleep(5)
+        db_proxy.restore()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and statuses(db_url)["sent"] < READERS:
+            time.sleep(0.5)
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        stop_worker(worker)
+
+    copies = Counter(r.rcpt_tos[0] for r in slow_smtp.received)
+    assert max(copies.values()) == 1, {a: n for a, n in copies.items() if n > 1}
+    assert len(copies) == READERS
+    assert statuses(db_url) == Counter({"sent": READERS})

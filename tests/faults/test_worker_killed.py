@@ -7,28 +7,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 from digest.mail.sender import SMTPSender
 from digest.services.sending import journal, pipeline
 from tests.conftest import process_env
-from tests.faults.test_database_outage import READERS, SLOT, seed, statuses
-
-
-def start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    """A worker with one process sending, in a session of its own so that it and its
-    child can be killed together."""
-    log = open(cwd / "worker.log", "wb")  # noqa: SIM115 - lives with the process
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers", "worker", "--concurrency", "1",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+from tests.faults.slot import READERS, SLOT, seed, start_worker, statuses
 
 
 def test_a_worker_killed_mid_slot_sends_at_most_one_message_twice(  # type: ignore[no-untyped-def]
