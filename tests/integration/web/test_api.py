@@ -504,6 +504,7 @@ def test_stats_and_the_sending_switch(ops: Api, db_url: str) -> None:
         "subscribers": {"active": 1},
         "deliveries": {},
         "sending_paused": False,
+        "replies_unrecorded": 0,
     }
     assert ops("PUT", "/api/sending", {"paused": True}).json() == {"paused": True}
     assert ops("GET", "/api/stats").json()["sending_paused"] is True
