@@ -169,7 +169,7 @@ def main() -> None:
         DIGEST_DATABASE_URL=db_url,
         DIGEST_BROKER_URL=broker,
         DIGEST_SMTP_URL=f"smtp://127.0.0.1:{port}",
-        DIGEST_SECRET_KEY="bench-secret",
+        DIGEST_SECRET_KEY="bench-secret-key-of-32-bytes-or-more-0123456789",
         DIGEST_DATA_DIR=str(folder),
         DIGEST_BASE_URL="https://news.example.org/digest",
         DIGEST_FROM="Example News <digest@news.example.org>",

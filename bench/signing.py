@@ -114,7 +114,7 @@ def main() -> None:
     key_file.write_bytes(pem)
     settings = load_settings(
         {
-            "DIGEST_SECRET_KEY": "bench-secret",
+            "DIGEST_SECRET_KEY": "bench-secret-key-of-32-bytes-or-more-0123456789",
             "DIGEST_DATA_DIR": str(folder),
             "DIGEST_BASE_URL": "https://news.example.org/digest",
             "DIGEST_FROM": "Example News <digest@news.example.org>",
@@ -168,7 +168,7 @@ def main() -> None:
             args.rounds,
         ),
         "verp_return_path_ms": per_message(
-            lambda: [return_path(BOUNCES, i + 1, "bench-secret") for i in range(count)],
+            lambda: [return_path(BOUNCES, i + 1, "bench-secret-key-of-32-bytes-or-more-0123456789") for i in range(count)],
             count,
             args.rounds,
         ),

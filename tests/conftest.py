@@ -112,7 +112,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     return load_settings(
         {
             "DIGEST_DATABASE_URL": db_url,
-            "DIGEST_SECRET_KEY": "test-secret",
+            "DIGEST_SECRET_KEY": "test-secret-key-of-32-bytes-or-more-0123456789",
             "DIGEST_DATA_DIR": str(tmp_path),
             "DIGEST_BASE_URL": "https://news.example.org/digest",
             "DIGEST_FROM": "Example News <digest@news.example.org>",
@@ -301,7 +301,7 @@ def cli_env(db_url: str, tmp_path: Path, smtp_server: SmtpServer, broker: str) -
         DIGEST_DATABASE_URL=db_url,
         DIGEST_BROKER_URL=broker,
         DIGEST_SMTP_URL=smtp_server.url,
-        DIGEST_SECRET_KEY="test-secret",
+        DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
         DIGEST_DATA_DIR=str(tmp_path),
         DIGEST_BASE_URL="https://news.example.org/digest",
         DIGEST_FROM="Example News <digest@news.example.org>",

@@ -10,11 +10,23 @@ from typing import Any
 
 from celery import Celery
 
-from digest.config import get_settings
+from digest.config import ConfigError, get_settings, load_settings
 from workers import transport
 from workers.schedule import beat_schedule
 
 transport.install()
+
+
+def _check_settings() -> None:
+    """A configuration that cannot work stops a worker or beat at once, with the
+    variable named; Celery would otherwise log the error and wait for a broker."""
+    try:
+        load_settings()
+    except ConfigError as exc:
+        raise SystemExit(f"digest: {exc}") from None
+
+
+_check_settings()
 
 app = Celery("digest", include=["workers.tasks"])
 

@@ -7,6 +7,7 @@
     smtp.py       one relay URL
     mailbox.py    the bounce mailbox URL
     dkim.py       the DKIM signing key
+    secret.py     the key that signs links and sessions
 
 This package imports nothing else of digest's: every other layer may read it.
 """
@@ -14,15 +15,9 @@ This package imports nothing else of digest's: every other layer may read it.
 from digest.config.dkim import DKIM_MIN_KEY_BITS, load_dkim_key
 from digest.config.mailbox import MailboxConfig
 from digest.config.parsing import ConfigError
+from digest.config.secret import secret_key, secret_key_path
 from digest.config.sending import RATE_PERIODS, DomainLimit, Rate, split_smtp_urls
-from digest.config.settings import (
-    Branding,
-    Settings,
-    get_settings,
-    load_settings,
-    secret_key,
-    secret_key_path,
-)
+from digest.config.settings import Branding, Settings, get_settings, load_settings
 
 __all__ = [
     "DKIM_MIN_KEY_BITS",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -23,6 +22,7 @@ from digest.config.dkim import load_dkim_key
 from digest.config.mailbox import MailboxConfig
 from digest.config.parsing import ConfigError
 from digest.config.parsing import dns_name as _dns_name
+from digest.config.secret import parse_secret_key
 from digest.config.sending import DomainLimit, split_smtp_urls
 from digest.config.sending import domain_limits_setting as _domain_limits
 from digest.config.sending import share_setting as _share
@@ -258,7 +258,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         base_url=base_url,
         from_name=from_name,
         from_address=from_address,
-        secret_key=get("DIGEST_SECRET_KEY") or None,
+        secret_key=parse_secret_key(get("DIGEST_SECRET_KEY") or ""),
         allow_private_feeds=_flag(
             "DIGEST_ALLOW_PRIVATE_FEEDS", get("DIGEST_ALLOW_PRIVATE_FEEDS", "")
         ),
@@ -337,33 +337,3 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read on first use."""
     return load_settings()
-
-
-def secret_key_path(settings: Settings) -> Path:
-    """Where a generated key is kept: beside the SQLite file, else in the data folder."""
-    prefix = "sqlite:///"
-    if settings.database_url.startswith(prefix):
-        db_file = settings.database_url[len(prefix) :].split("?")[0]
-        if db_file and db_file != ":memory:":
-            return Path(db_file).expanduser().parent / "digest.secret"
-    return settings.data_dir / "digest.secret"
-
-
-@lru_cache(maxsize=16)
-def secret_key(settings: Settings) -> str:
-    """The signing key: ``DIGEST_SECRET_KEY``, else one generated once beside the database."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = secret_key_path(settings)
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    # O_EXCL: if two processes race, the loser reads the winner's key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key

@@ -65,7 +65,7 @@ def start_console(
     env = process_env(
         DIGEST_DATABASE_URL=db_url,
         DIGEST_SMTP_URL=smtp_url,
-        DIGEST_SECRET_KEY="test-secret",
+        DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
         DIGEST_DATA_DIR=str(data_dir),
         DIGEST_BASE_URL=base,
         DIGEST_FROM="Example News <digest@news.example.org>",

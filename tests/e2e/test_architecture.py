@@ -113,3 +113,16 @@ def test_no_module_is_longer_than_400_lines() -> None:
             if text.count("\n") > MAX_LINES and GENERATED not in head:
                 too_long.append(f"{path.relative_to(REPO)}: {text.count(chr(10))} lines")
     assert not too_long, too_long
+
+
+def test_compose_needs_a_secret_key_and_keeps_the_mail_ui_on_this_machine() -> None:
+    import yaml
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    key = compose["x-app"]["environment"]["DIGEST_SECRET_KEY"]
+    # ${VAR:?message}: compose refuses to start without it; no fallback value.
+    assert key.startswith("${DIGEST_SECRET_KEY:?") and ":-" not in key
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            if name == "mailpit":
+                assert str(port).startswith("127.0.0.1:"), port

@@ -84,7 +84,7 @@ def test_four_workers_never_exceed_the_relays_rate(
             DIGEST_DATABASE_URL=db_url,
             DIGEST_BROKER_URL=broker,
             DIGEST_SMTP_URL=f"{url}?per_second={R}" if limited else url,
-            DIGEST_SECRET_KEY="test-secret",
+            DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
             DIGEST_DATA_DIR=str(tmp_path),
             DIGEST_BASE_URL="https://news.example.org/digest",
             DIGEST_FROM="Example News <digest@news.example.org>",

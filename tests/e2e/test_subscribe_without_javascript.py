@@ -22,7 +22,7 @@ def test_subscribing_without_javascript(world, db_url, smtp_server, tmp_path) ->
     env = process_env(
         DIGEST_DATABASE_URL=db_url,
         DIGEST_SMTP_URL=smtp_server.url,
-        DIGEST_SECRET_KEY="test-secret",
+        DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
         DIGEST_DATA_DIR=str(tmp_path),
         DIGEST_BASE_URL=base,
         DIGEST_FROM="Example News <digest@news.example.org>",
@@ -66,7 +66,7 @@ def test_every_field_is_labelled_and_the_whole_form_works_from_the_keyboard(
     env = process_env(
         DIGEST_DATABASE_URL=db_url,
         DIGEST_SMTP_URL=smtp_server.url,
-        DIGEST_SECRET_KEY="test-secret",
+        DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
         DIGEST_DATA_DIR=str(tmp_path),
         DIGEST_BASE_URL=base,
         DIGEST_FROM="Example News <digest@news.example.org>",

@@ -40,7 +40,7 @@ def test_a_reader_subscribes_confirms_changes_topics_and_leaves(  # type: ignore
         DIGEST_DATABASE_URL=db_url,
         DIGEST_BROKER_URL=broker,
         DIGEST_SMTP_URL=smtp_server.url,
-        DIGEST_SECRET_KEY="test-secret",
+        DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
         DIGEST_DATA_DIR=str(tmp_path),
         DIGEST_BASE_URL=base,
         DIGEST_FROM="Harbour Gazette <digest@news.example.org>",

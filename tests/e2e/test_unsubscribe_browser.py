@@ -24,7 +24,7 @@ def start(db_url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     port, base = web_port()
     env = process_env(
         DIGEST_DATABASE_URL=db_url,
-        DIGEST_SECRET_KEY="test-secret",
+        DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
         DIGEST_DATA_DIR=str(tmp_path),
         DIGEST_BASE_URL=base,
     )

@@ -11,7 +11,9 @@ from digest.mail.relays import RelaySender
 
 
 def settings_with(**values: str) -> Settings:
-    return load_settings({"DIGEST_SECRET_KEY": "k", **values})
+    return load_settings(
+        {"DIGEST_SECRET_KEY": "test-secret-key-of-32-bytes-or-more-0123456789", **values}
+    )
 
 
 def test_defaults_set_no_limits_and_a_breaker() -> None:

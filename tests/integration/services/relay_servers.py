@@ -114,7 +114,7 @@ def settings_for(settings: Settings, broker: str, **env: str) -> Settings:
     return load_settings(
         {
             "DIGEST_DATABASE_URL": settings.database_url,
-            "DIGEST_SECRET_KEY": "test-secret",
+            "DIGEST_SECRET_KEY": "test-secret-key-of-32-bytes-or-more-0123456789",
             "DIGEST_DATA_DIR": str(settings.data_dir),
             "DIGEST_BASE_URL": settings.base_url,
             "DIGEST_FROM": settings.from_header,

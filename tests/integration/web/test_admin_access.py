@@ -158,7 +158,13 @@ def test_pausing_all_sending_stops_planner_and_sender_until_resumed(
 
 
 def test_admins_and_keys_from_the_command_line(db_url, tmp_path, mail_settings) -> None:  # type: ignore[no-untyped-def]
-    cli = Cli(process_env(DIGEST_DATABASE_URL=db_url, DIGEST_SECRET_KEY="test-secret"), tmp_path)
+    cli = Cli(
+        process_env(
+            DIGEST_DATABASE_URL=db_url,
+            DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
+        ),
+        tmp_path,
+    )
     out = cli(
         "admin",
         "create",

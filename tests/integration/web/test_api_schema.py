@@ -29,7 +29,14 @@ CHECKS = [
 
 # Loaded once, at collection, from the app itself (schemathesis' fixture loader does not
 # work on pytest 9); each test then points the app at its own database and SMTP server.
-APP = create_app(load_settings({"DIGEST_DATABASE_URL": "sqlite://", "DIGEST_SECRET_KEY": "-"}))
+APP = create_app(
+    load_settings(
+        {
+            "DIGEST_DATABASE_URL": "sqlite://",
+            "DIGEST_SECRET_KEY": "test-secret-key-of-32-bytes-or-more-0123456789",
+        }
+    )
+)
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
 
 

@@ -183,7 +183,7 @@ def test_counts_from_separate_processes_add_up(
         process_env(
             DIGEST_DATABASE_URL=db_url,
             DIGEST_SMTP_URL=smtp_server.url,
-            DIGEST_SECRET_KEY="test-secret",
+            DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
             DIGEST_DATA_DIR=str(tmp_path),
         ),
         tmp_path,

@@ -372,7 +372,10 @@ def test_the_configured_pending_age_decides_what_the_hourly_purge_forgets(
     from digest.services.readers.signup import purge
     from workers.schedule import beat_schedule
 
-    env = {"DIGEST_SECRET_KEY": "k", "DIGEST_PENDING_MAX_AGE": str(3 * 86400)}
+    env = {
+        "DIGEST_SECRET_KEY": "test-secret-key-of-32-bytes-or-more-0123456789",
+        "DIGEST_PENDING_MAX_AGE": str(3 * 86400),
+    }
     assert load_settings(env).pending_max_age == timedelta(days=3)
     with pytest.raises(ConfigError, match="DIGEST_PENDING_MAX_AGE"):
         load_settings({**env, "DIGEST_PENDING_MAX_AGE": "3600"})  # under the link's 2 days

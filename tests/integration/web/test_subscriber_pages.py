@@ -167,7 +167,13 @@ def test_the_consent_record_holds_every_field_and_the_export_returns_it(
     assert export["digests"][0]["delivery"]["status"] == "sent"
 
     # Operators see the same record from the command line.
-    cli = Cli(process_env(DIGEST_DATABASE_URL=db_url, DIGEST_SECRET_KEY="test-secret"), tmp_path)
+    cli = Cli(
+        process_env(
+            DIGEST_DATABASE_URL=db_url,
+            DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
+        ),
+        tmp_path,
+    )
     shown = json.loads(cli("subscribers", "show", "ANA@example.org"))
     assert shown["consents"] == export["consents"]
     assert "no subscriber" in cli("subscribers", "show", "nobody@example.org", ok=False)

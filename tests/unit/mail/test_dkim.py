@@ -30,7 +30,7 @@ from tests.unit.rendering.factories import article, content, recipient, render
 
 NOW = datetime(2026, 3, 17, 6, 0, tzinfo=UTC)
 BASE = {
-    "DIGEST_SECRET_KEY": "test-secret",
+    "DIGEST_SECRET_KEY": "test-secret-key-of-32-bytes-or-more-0123456789",
     "DIGEST_FROM": "Example News <digest@news.example.org>",
     "DIGEST_BASE_URL": "https://news.example.org",
 }

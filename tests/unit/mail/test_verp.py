@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from digest.config import ConfigError, load_settings
 from digest.mail.verp import delivery_of, delivery_of_token, return_path, token
 
-SECRET = "test-secret"
+SECRET = "test-secret-key-of-32-bytes-or-more-0123456789"
 BOUNCES = "bounces@bounce.example.org"
 # A dot-atom local part (RFC 5322) of at most 64 octets.
 LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")

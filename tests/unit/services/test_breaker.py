@@ -15,7 +15,9 @@ NO_REPLY = (None, None)
 
 def settings(**values: str) -> Settings:
     env = {"DIGEST_BREAKER_WINDOW": "50", "DIGEST_BREAKER_MIN_ATTEMPTS": "20", **values}
-    return load_settings({"DIGEST_SECRET_KEY": "k", **env})
+    return load_settings(
+        {"DIGEST_SECRET_KEY": "test-secret-key-of-32-bytes-or-more-0123456789", **env}
+    )
 
 
 def test_throttling_is_421_or_an_enhanced_4_7_code() -> None:
