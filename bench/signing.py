@@ -43,6 +43,7 @@ from digest.rendering import render_digest  # noqa: E402
 from digest.services.sending.composing import message_of  # noqa: E402
 
 SLOT = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
+SECRET = "bench-secret-key-of-32-bytes-or-more-0123456789"
 BOUNCES = "bounces@bounce.example.org"
 
 
@@ -114,7 +115,7 @@ def main() -> None:
     key_file.write_bytes(pem)
     settings = load_settings(
         {
-            "DIGEST_SECRET_KEY": "bench-secret-key-of-32-bytes-or-more-0123456789",
+            "DIGEST_SECRET_KEY": SECRET,
             "DIGEST_DATA_DIR": str(folder),
             "DIGEST_BASE_URL": "https://news.example.org/digest",
             "DIGEST_FROM": "Example News <digest@news.example.org>",
@@ -168,7 +169,7 @@ def main() -> None:
             args.rounds,
         ),
         "verp_return_path_ms": per_message(
-            lambda: [return_path(BOUNCES, i + 1, "bench-secret-key-of-32-bytes-or-more-0123456789") for i in range(count)],
+            lambda: [return_path(BOUNCES, i + 1, SECRET) for i in range(count)],
             count,
             args.rounds,
         ),
