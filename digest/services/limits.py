@@ -41,6 +41,12 @@ def allow(session: Session, key: str, limit: int, now: datetime, window: timedel
     return True
 
 
+def count(session: Session, key: str, now: datetime) -> None:
+    """Count one attempt for ``key``."""
+    session.add(RateEvent(key=key, at=now))
+    session.flush()
+
+
 def forget_before(session: Session, moment: datetime) -> int:
     """Delete attempts older than ``moment``; returns how many."""
     result = session.execute(delete(RateEvent).where(RateEvent.at < moment))

@@ -5,13 +5,12 @@ may change anything (editors get 403)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from digest.services import limits
 from digest.services.console import admins, reporting
 from digest.services.database import unit_of_work
 from digest.services.readers.choices import Fields, first
@@ -22,9 +21,6 @@ from digest.web.guard import operator, to_sign_in
 from digest.web.pages import database, page, settings_of
 
 router = APIRouter()
-SIGN_IN_WINDOW = timedelta(minutes=15)
-SIGN_IN_PER_IP = 20
-SIGN_IN_PER_ADDRESS = 5
 
 
 @router.get("/admin/sign-in", response_class=HTMLResponse, include_in_schema=False)
@@ -45,35 +41,21 @@ def _sign_in(request: Request, fields: Fields) -> Response:
     email, password = first(fields, "email")[:320], (fields.get("password") or [""])[0]
     now = datetime.now(UTC)
     with unit_of_work(url) as session:
-        allowed = limits.allow(
-            session,
-            limits.limit_key("signin-ip", client_ip(request)),
-            SIGN_IN_PER_IP,
-            now,
-            SIGN_IN_WINDOW,
-        ) and limits.allow(
-            session,
-            limits.limit_key("signin-address", email.lower()),
-            SIGN_IN_PER_ADDRESS,
-            now,
-            SIGN_IN_WINDOW,
-        )
-    if not allowed:
+        attempt = admins.sign_in(session, email, password, client_ip(request), now)
+    if attempt.refused:
         refused = page(request, "too_many.html", status_code=429, minutes=15)
-        refused.headers["Retry-After"] = str(int(SIGN_IN_WINDOW.total_seconds()))
+        refused.headers["Retry-After"] = str(int(admins.SIGN_IN_WINDOW.total_seconds()))
         return refused
-    with unit_of_work(url) as session:
-        user = admins.authenticate(session, email, password, now)
-        if user is None:
-            return page(
-                request,
-                "admin_sign_in.html",
-                status_code=401,
-                error="Wrong address or password.",
-                email=email,
-            )
-        response = RedirectResponse("/admin", status_code=303)
-        start_session(request, response, user)
+    if attempt.user is None:
+        return page(
+            request,
+            "admin_sign_in.html",
+            status_code=401,
+            error="Wrong address or password.",
+            email=email,
+        )
+    response = RedirectResponse("/admin", status_code=303)
+    start_session(request, response, attempt.user)
     return response
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import AdminUser, ApiKey
+from digest.services import limits
 from digest.services.readers.subscribers import SubscriberError, normalise_email
 
 ROLES = ("operator", "editor")
@@ -61,6 +64,50 @@ def create_admin(
     user.role = role
     session.flush()
     return user
+
+
+# Failed sign-ins allowed per client address and per admin address in the window.
+SIGN_IN_WINDOW = timedelta(minutes=15)
+SIGN_IN_PER_IP = 20
+SIGN_IN_PER_ADDRESS = 5
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in's outcome: the admin, or None; ``refused`` when too many failed
+    attempts came before it, so the password was not even checked."""
+
+    user: AdminUser | None
+    refused: bool = False
+
+
+def sign_in(session: Session, email: str, password: str, client: str, now: datetime) -> SignIn:
+    """Check an admin's address and password, within the limits on failures: per
+    client address and per admin address, the latter keyed on the address as sign-in
+    reads it (so another spelling of it is the same address). Only failures count: an
+    admin who signs in often is never locked out, and locking one out costs an
+    attacker as many failed guesses as guessing does."""
+    by_client = limits.limit_key("signin-ip", client)
+    by_address = limits.limit_key("signin-address", _limited_address(email))
+    if (
+        limits.recent(session, by_client, now, SIGN_IN_WINDOW) >= SIGN_IN_PER_IP
+        or limits.recent(session, by_address, now, SIGN_IN_WINDOW) >= SIGN_IN_PER_ADDRESS
+    ):
+        return SignIn(None, refused=True)
+    user = authenticate(session, email, password, now)
+    if user is None:
+        limits.count(session, by_client, now)
+        limits.count(session, by_address, now)
+    return SignIn(user)
+
+
+def _limited_address(email: str) -> str:
+    """The address a sign-in limit counts under: as stored, or for an address that is
+    not one, its compatibility-normalised lower case."""
+    try:
+        return normalise_email(email)
+    except SubscriberError:
+        return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 def authenticate(session: Session, email: str, password: str, now: datetime) -> AdminUser | None:

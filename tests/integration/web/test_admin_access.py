@@ -191,3 +191,28 @@ def test_admins_and_keys_from_the_command_line(db_url, tmp_path, mail_settings) 
     client = browser(mail_settings)
     assert client.get("/api/stats", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert sign_in(client, "ed@example.org").status_code == 303
+
+
+def test_another_spelling_of_a_locked_address_gets_no_fresh_guesses(  # type: ignore[no-untyped-def]
+    mail_settings, db_url
+) -> None:
+    admin(db_url, "ed@example.org", "editor")
+    client = browser(mail_settings)
+    for _ in range(5):
+        assert sign_in(client, "ed@example.org", "guess guess guess").status_code == 401
+    # Full-width letters, capitals and spaces name the same admin to sign-in, so they
+    # share its count.
+    for spelling in ("ed@ｅｘａｍｐｌｅ.org", " ED@Example.ORG ", "Ed@EXAMPLE.org"):
+        assert sign_in(client, spelling, "guess guess guess").status_code == 429, spelling
+
+
+def test_signing_in_often_never_locks_an_admin_out(mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
+    admin(db_url, "ops@example.org", "operator")
+    client = browser(mail_settings)
+    for _ in range(8):
+        assert sign_in(client, "ops@example.org").status_code == 303
+        client.cookies.clear()
+    # Four failures after all that still leave the admin one more try.
+    for _ in range(4):
+        assert sign_in(client, "ops@example.org", "guess guess guess").status_code == 401
+    assert sign_in(client, "ops@example.org").status_code == 303
