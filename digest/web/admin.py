@@ -65,7 +65,8 @@ async def sign_out(request: Request) -> Response:
     if not csrf_ok(request, fields):
         return page(request, "form_expired.html", status_code=403)
     response = to_sign_in()
-    end_session(request, response)
+    with unit_of_work(database(request)) as session:
+        end_session(request, response, session)
     return response
 
 

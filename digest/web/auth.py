@@ -16,6 +16,7 @@ from digest.config import secret_key
 from digest.services.console.admins import (
     admin_with_stamp,
     api_key_role,
+    end_sessions,
     may_change,
     session_stamp,
 )
@@ -57,23 +58,35 @@ def start_session(request: Request, response: Response, user: AdminUser) -> None
     )
 
 
-def end_session(request: Request, response: Response) -> None:
+def end_session(request: Request, response: Response, session: Session) -> None:
+    """Sign out: the cookie is dropped, and every session of this admin ends on the
+    server too, so a copy of the cookie kept from before no longer works."""
+    found = _cookie(request)
+    if found is not None and admin_with_stamp(session, *found) is not None:
+        end_sessions(session, found[0])
     response.delete_cookie(
         COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies(request)
     )
 
 
-def signed_in(request: Request, session: Session) -> Caller | None:
-    """The admin whose session cookie came with ``request``, if it is still valid."""
+def _cookie(request: Request) -> tuple[int, str] | None:
+    """The admin id and stamp the session cookie names, if it is signed and fresh."""
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
     try:
         value = _serializer(request).loads(raw, max_age=int(SESSION_AGE.total_seconds()))
-        user_id, stamp = int(value[0]), str(value[1])
+        return int(value[0]), str(value[1])
     except (BadSignature, TypeError, ValueError, IndexError):
         return None
-    user = admin_with_stamp(session, user_id, stamp)
+
+
+def signed_in(request: Request, session: Session) -> Caller | None:
+    """The admin whose session cookie came with ``request``, if it is still valid."""
+    found = _cookie(request)
+    if found is None:
+        return None
+    user = admin_with_stamp(session, *found)
     if user is None:
         return None
     return Caller(user.email, user.role)

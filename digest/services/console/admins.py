@@ -130,8 +130,50 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
 
 
 def session_stamp(user: AdminUser) -> str:
-    """Changes when the password changes, which ends every existing session."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    """Changes when the password changes or the admin's sessions are ended, which
+    ends every existing session of theirs."""
+    material = f"{user.password_hash}\x1f{user.session_epoch or 0}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of the admin ``user_id`` (signing out, disabling)."""
+    user = session.get(AdminUser, user_id)
+    if user is not None:
+        user.session_epoch = (user.session_epoch or 0) + 1
+        session.flush()
+
+
+@dataclass(frozen=True)
+class AdminRow:
+    email: str
+    role: str
+    disabled: bool
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+def list_admins(session: Session) -> list[AdminRow]:
+    """Every admin, by address."""
+    users = session.scalars(select(AdminUser).order_by(AdminUser.email))
+    return [AdminRow(u.email, u.role, u.disabled, u.created_at, u.last_sign_in_at) for u in users]
+
+
+def set_disabled(session: Session, email: str, disabled: bool) -> AdminRow:
+    """Disable the admin ``email`` (their sessions end at once; they cannot sign in)
+    or enable them again; AdminError when there is no such admin."""
+    try:
+        address = normalise_email(email)
+    except SubscriberError as exc:
+        raise AdminError(str(exc)) from None
+    user = session.scalar(select(AdminUser).where(AdminUser.email == address))
+    if user is None:
+        raise AdminError(f"no admin with the address {address}")
+    if disabled and not user.disabled:
+        user.session_epoch = (user.session_epoch or 0) + 1
+    user.disabled = disabled
+    session.flush()
+    return AdminRow(user.email, user.role, user.disabled, user.created_at, user.last_sign_in_at)
 
 
 def admin_with_stamp(session: Session, user_id: int, stamp: str) -> AdminUser | None:
@@ -160,6 +202,39 @@ def create_api_key(session: Session, name: str, role: str, now: datetime) -> str
     )
     session.flush()
     return key
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    name: str
+    prefix: str
+    role: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_api_keys(session: Session) -> list[KeyRow]:
+    """Every API key, newest first: its name, the first characters of the key (to tell
+    keys apart; the key itself is not kept), role, use and revocation."""
+    rows = session.scalars(select(ApiKey).order_by(ApiKey.id.desc()))
+    return [
+        KeyRow(k.name, k.prefix, k.role, k.created_at, k.last_used_at, k.revoked_at) for k in rows
+    ]
+
+
+def revoke_api_keys(session: Session, name: str, now: datetime) -> int:
+    """Revoke every unrevoked key named ``name``; how many were; AdminError when no key
+    has that name."""
+    name = " ".join(name.split())
+    keys = list(session.scalars(select(ApiKey).where(ApiKey.name == name)))
+    if not keys:
+        raise AdminError(f"no API key named {name!r}: 'digest admin api-key list' shows them")
+    live = [k for k in keys if k.revoked_at is None]
+    for key in live:
+        key.revoked_at = now
+    session.flush()
+    return len(live)
 
 
 def api_key_role(session: Session, key: str, now: datetime) -> str | None:

@@ -216,3 +216,53 @@ def test_signing_in_often_never_locks_an_admin_out(mail_settings, db_url) -> Non
     for _ in range(4):
         assert sign_in(client, "ops@example.org", "guess guess guess").status_code == 401
     assert sign_in(client, "ops@example.org").status_code == 303
+
+
+def test_signing_out_ends_the_session_on_the_server(mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
+    admin(db_url, "ops@example.org", "operator")
+    client = browser(mail_settings)
+    assert sign_in(client, "ops@example.org").status_code == 303
+    kept = dict(client.cookies)  # a copy of the session cookie, taken before signing out
+    page = client.get("/admin")
+    assert page.status_code == 200
+    client.post("/admin/sign-out", data={"csrf_token": csrf_of(page.text)})
+
+    stolen = browser(mail_settings)
+    stolen.cookies.update(kept)
+    answer = stolen.get("/admin", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/admin/sign-in"
+
+
+def test_admins_disabled_and_keys_revoked_from_the_command_line(  # type: ignore[no-untyped-def]
+    db_url, tmp_path, mail_settings
+) -> None:
+    admin(db_url, "ed@example.org", "editor")
+    cli = Cli(
+        process_env(
+            DIGEST_DATABASE_URL=db_url,
+            DIGEST_SECRET_KEY="test-secret-key-of-32-bytes-or-more-0123456789",
+        ),
+        tmp_path,
+    )
+    key = cli("admin", "api-key", "reporting", "--role", "editor").strip()
+    client = browser(mail_settings)
+    assert sign_in(client, "ed@example.org").status_code == 303
+    assert client.get("/admin").status_code == 200
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/stats", headers=bearer).status_code == 200
+
+    assert "ed@example.org is disabled" in cli("admin", "disable", "ED@example.org")
+    # The session in progress ends at once, and signing in again is refused.
+    assert client.get("/admin", follow_redirects=False).status_code == 303
+    assert sign_in(client, "ed@example.org").status_code == 401
+    listed = cli("admin", "list")
+    assert "ed@example.org" in listed and "editor" in listed and "disabled" in listed
+    assert "ed@example.org is enabled" in cli("admin", "enable", "ed@example.org")
+    assert sign_in(client, "ed@example.org").status_code == 303
+
+    assert "revoked 1 key(s) named reporting" in cli("admin", "api-key", "revoke", "reporting")
+    assert client.get("/api/stats", headers=bearer).status_code == 401
+    keys = cli("admin", "api-key", "list")
+    assert "reporting" in keys and key[:12] in keys and "revoked" in keys
+    assert "no API key named 'nothing'" in cli("admin", "api-key", "revoke", "nothing", ok=False)
+    assert "no admin with the address" in cli("admin", "disable", "no@example.org", ok=False)
