@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import email.policy
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -38,6 +39,36 @@ from digest.services.readers.subscribers import SubscriberInput, upsert_subscrib
 from digest.services.readers.topics import add_topic
 
 REPO = Path(__file__).resolve().parent.parent
+
+# A reader's signed preferences or unsubscribe link, token and all.
+_READER_LINK = re.compile(rb"(/(?:unsubscribe|preferences)/)[A-Za-z0-9_.\-]+")
+
+
+def as_previewed(data: bytes) -> bytes:
+    """What was sent to a reader, with their signed links as a staff preview shows
+    them (leading nowhere): a preview is the sent email but for those."""
+    return _READER_LINK.sub(rb"\1preview", data)
+
+
+def message_parts(data: bytes) -> tuple[list[tuple[str, bytes]], list[bytes]]:
+    """A message's headers and decoded parts, the per-send values (Message-ID, Date,
+    the MIME boundary) left out and the reader's links as a preview shows them: what
+    a preview and the email sent must share (the links' length changes how the
+    encoded parts wrap, so the parts are compared decoded)."""
+    msg = message_from_bytes(data, policy=email.policy.default)
+    headers = [
+        (name, as_previewed(str(value).encode()))
+        for name, value in msg.items()
+        if name not in ("Message-ID", "Date", "Content-Type")
+    ]
+    bodies = [
+        as_previewed(bytes(part.get_payload(decode=True)))
+        for part in msg.walk()
+        if not part.is_multipart()
+    ]
+    return headers, bodies
+
+
 SHARED = REPO.parent / "shared"
 
 

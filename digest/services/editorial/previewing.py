@@ -44,7 +44,7 @@ from digest.services.sending.building import limits_of, load_candidates, topic_w
 from digest.services.sending.composing import (
     contents,
     message_of,
-    recipient_for,
+    preview_recipient,
     sample_recipient,
     stored_sections,
 )
@@ -235,7 +235,7 @@ def _preview_subscriber(
         selection = _as_built(
             selection, stored_sections(session, [existing.id]).get(existing.id, [])
         )
-    recipient = recipient_for(sub, settings)
+    recipient = preview_recipient(sub, settings)
     content, rendered, message = None, None, None
     if existing is None or existing.status != "skipped":  # a skipped slot sends nothing
         content, rendered, message = _render(

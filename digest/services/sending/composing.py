@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -59,6 +60,11 @@ def link_for(settings: Settings, purpose: str, sub: Subscriber) -> str:
     return f"{settings.base_url}/{purpose}/{token}"
 
 
+def dead_link(settings: Settings, purpose: str) -> str:
+    """A preferences or unsubscribe link that leads nowhere (an invalid-link page)."""
+    return f"{settings.base_url}/{purpose}/preview"
+
+
 def sample_recipient(settings: Settings, email: str, topics: Iterable[str]) -> Recipient:
     """A recipient whose preferences and unsubscribe links lead nowhere: for a digest
     no real reader is behind (a preview of topics) or that goes to someone else (a
@@ -66,9 +72,20 @@ def sample_recipient(settings: Settings, email: str, topics: Iterable[str]) -> R
     return Recipient(
         email=email,
         name=None,
-        unsubscribe_url=f"{settings.base_url}/unsubscribe/preview",
-        preferences_url=f"{settings.base_url}/preferences/preview",
+        unsubscribe_url=dead_link(settings, "unsubscribe"),
+        preferences_url=dead_link(settings, "preferences"),
         reason=f"You get this email because you follow {names_of(topics)}.",
+    )
+
+
+def preview_recipient(sub: Subscriber, settings: Settings) -> Recipient:
+    """The reader as their digest addresses them, but with links that lead nowhere:
+    what staff see in a preview. The reader's signed links (which open their data and
+    their choices) go only in the email sent to the reader."""
+    return replace(
+        recipient_for(sub, settings),
+        unsubscribe_url=dead_link(settings, "unsubscribe"),
+        preferences_url=dead_link(settings, "preferences"),
     )
 
 

@@ -13,6 +13,7 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, Digest, SentArticle
 from digest.mail.sender import SMTPSender
 from digest.services.sending import pipeline
+from tests.conftest import as_previewed
 from tests.integration.web.helpers import browser, csrf_of
 from tests.integration.web.test_admin_access import admin, sign_in
 
@@ -92,13 +93,21 @@ def test_an_editor_sees_the_email_its_reasons_and_checks(  # type: ignore[no-unt
     assert 'filename="digest-20260602T0700Z.eml"' in eml.headers["content-disposition"]
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in eml.content
 
-    # What the frame shows is the HTML part the slot then sends, byte for byte.
+    # What the frame shows is the HTML part the slot then sends, byte for byte, but
+    # for the reader's signed links: staff see links that lead nowhere.
     sender = SMTPSender.from_url(mail_settings.smtp_url)
     assert pipeline.run(db_url, mail_settings, sender, lambda: SLOT1).sent == 1
     [sent] = smtp_server.received
-    assert sent.message.get_body(("html",)).get_payload(decode=True) == served.content
+    sent_html = sent.message.get_body(("html",)).get_payload(decode=True)
+    assert as_previewed(sent_html) == served.content
+    assert sent_html != served.content and b"/preferences/preview" not in sent_html
     previewed = message_from_bytes(eml.content, policy=policy.default)
     assert previewed.get_body(("html",)).get_payload(decode=True) == served.content
+    # Nor does the .eml carry the reader's one-click unsubscribe link.
+    reader_link = str(sent.message["List-Unsubscribe"]).strip("<>")
+    assert "/unsubscribe/preview" not in reader_link
+    assert reader_link.encode() not in eml.content
+    assert str(previewed["List-Unsubscribe"]).endswith("/unsubscribe/preview>")
 
 
 def test_the_dark_view_turns_on_the_emails_own_dark_rules(world, mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
