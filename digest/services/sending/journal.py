@@ -73,8 +73,6 @@ class Entry:
 
 
 class Journal(Protocol):
-    durable: bool  # whether entries outlive this process
-
     def write(self, entry: Entry) -> None:
         """Keep ``entry``; raise JournalError when it could not be kept."""
         ...
@@ -90,8 +88,6 @@ class Journal(Protocol):
 
 class MemoryJournal:
     """Entries in this process only."""
-
-    durable = False
 
     def __init__(self) -> None:
         self._entries: dict[int, Entry] = {}
@@ -109,8 +105,6 @@ class MemoryJournal:
 
 class RedisJournal:
     """Entries in a hash on Redis, shared by every worker and the sweep."""
-
-    durable = True
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
