@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Celery
 
-from digest.config import ConfigError, get_settings, load_settings
+from digest.config import ConfigError, Settings, get_settings, load_settings
 from workers import transport
 from workers.schedule import beat_schedule
 
@@ -29,6 +29,27 @@ def _check_settings() -> None:
 _check_settings()
 
 app = Celery("digest", include=["workers.tasks"])
+
+# Feeds are polled on a queue of their own, by a worker of their own (`celery -A
+# workers worker -Q feeds`), so sending never waits behind a slow feed.
+FEEDS_QUEUE = "feeds"
+FEED_TASKS = ("digest.poll_feeds", "digest.poll_feed")
+
+
+def feed_task_options(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Time limits of the feed tasks, by name.
+
+    One feed's fetch ends by DIGEST_FEED_TIMEOUT; parsing and storing it get a minute
+    more. Past the soft limit the poll stops and records so on the feed; past the hard
+    limit the worker's child process is ended. Feed tasks are acknowledged when they
+    start: a poll lost with its worker is made good by the next one, and a task held
+    unacknowledged would keep the sweep from seeing an idle broker.
+    """
+    soft = settings.feed_timeout + 60.0
+    return {
+        "digest.poll_feeds": {"soft_time_limit": 60.0, "time_limit": 90.0, "acks_late": False},
+        "digest.poll_feed": {"soft_time_limit": soft, "time_limit": soft + 30, "acks_late": False},
+    }
 
 
 @app.on_configure.connect
@@ -49,6 +70,8 @@ def _configure(sender: Celery, **_: Any) -> None:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         beat_schedule=beat_schedule(settings),
+        task_routes={name: {"queue": FEEDS_QUEUE} for name in FEED_TASKS},
+        task_annotations=feed_task_options(settings),
         # Safe to run twice: only the holder of a Redis lock sends (workers/beat.py).
         beat_scheduler="workers.beat:LockedScheduler",
         beat_schedule_filename=str(runtime_dir(settings) / "celerybeat-schedule"),

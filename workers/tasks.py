@@ -8,17 +8,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
 from digest.config import get_settings
 from digest.embedded import broker_url, sender_for
+from digest.services import ingesting
 from digest.services.bounces import intake as bounce_intake
 from digest.services.database import unit_of_work
-from digest.services.ingesting import poll_all_feeds
 from digest.services.metrics import broker_is_idle
 from digest.services.readers import signup
 from digest.services.sending import healing, pipeline, planning
 from workers.app import app
+from workers.schedule import FEED_POLL_INTERVAL
 
 TRANSIENT = (OperationalError, ConnectionError)
 
@@ -92,10 +94,31 @@ def sweep(now: str | None = None) -> dict[str, int]:
 
 
 @app.task(name="digest.poll_feeds")
-def poll_feeds() -> dict[str, int]:
+def poll_feeds(now: str | None = None) -> dict[str, int]:
+    """Queue one poll per feed, so a feed that takes its whole time limit holds up
+    only itself; a poll not started by the next round is dropped."""
     settings = get_settings()
-    reports = poll_all_feeds(settings.database_url, settings, datetime.now(UTC))
-    return {"feeds": len(reports), "errors": sum(1 for r in reports if r.status == "error")}
+    ids = ingesting.feed_ids(settings.database_url)
+    for feed_id in ids:
+        poll_feed.apply_async((feed_id, now), expires=FEED_POLL_INTERVAL)
+    return {"feeds": len(ids)}
+
+
+@app.task(name="digest.poll_feed", bind=True)
+def poll_feed(self: Task, feed_id: int, now: str | None = None) -> dict[str, Any]:
+    """Fetch one feed and store what is new; a poll past its soft time limit stops,
+    and the feed records why."""
+    settings = get_settings()
+    at = clock(now)()
+    try:
+        report = ingesting.poll_feed(settings.database_url, feed_id, settings, at)
+    except SoftTimeLimitExceeded:
+        message = f"polling took longer than {self.soft_time_limit:g} s and was stopped"
+        ingesting.record_poll_failure(settings.database_url, feed_id, message, at)
+        return {"feed": feed_id, "status": "error", "error": message}
+    if report is None:
+        return {"feed": feed_id, "status": "deleted"}
+    return {"feed": feed_id, "status": report.status, "added": report.added, "error": report.error}
 
 
 @app.task(name="digest.poll_bounces")

@@ -1,5 +1,5 @@
-"""``digest up``: web, worker and beat as child processes sharing one configuration,
-each started again when it exits."""
+"""``digest up``: web, the worker, the feeds worker and beat as child processes sharing
+one configuration, each started again when it exits."""
 
 from __future__ import annotations
 
@@ -65,6 +65,27 @@ def supervise(child: Child, now: float, say: Callable[[str], None] = click.echo)
     return True
 
 
+def _worker(python: str, queue: str) -> list[str]:
+    """A Celery worker consuming ``queue``, named after it (two workers on one machine
+    need different names)."""
+    return [
+        python,
+        "-m",
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "2",
+        "--queues",
+        queue,
+        "--hostname",
+        f"{queue}@%h",
+    ]
+
+
 def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> None:
     """Start everything, print where to look, and stop everything on Ctrl-C."""
     from digest.services.console.sample import load_sample_data
@@ -87,37 +108,14 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
     children = [
         _spawn(
             "web",
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "digest.web.app:create_app",
-                "--factory",
-                "--host",
-                host,
-                "--port",
-                str(port),
-            ],
+            # `digest web`: uvicorn with a deadline for headers and a connection cap.
+            [python, "-m", "digest.cli", "web", "--host", host, "--port", str(port)],
             env,
             folder / "web.log",
         ),
-        _spawn(
-            "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "workers",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-            ],
-            env,
-            folder / "worker.log",
-        ),
+        _spawn("worker", _worker(python, "celery"), env, folder / "worker.log"),
+        # Feeds are polled by a worker of their own, so sending never waits for one.
+        _spawn("feeds worker", _worker(python, "feeds"), env, folder / "feeds-worker.log"),
         _spawn(
             "beat",
             [python, "-m", "celery", "-A", "workers", "beat", "--loglevel", "INFO"],
@@ -134,7 +132,7 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
                 f"  broker     {env['DIGEST_BROKER_URL']}",
                 f"  smtp       {env['DIGEST_SMTP_URL']}"
                 + (f"  → .eml files in {settings.outbox_dir.resolve()}" if capture else ""),
-                f"  logs       {folder.resolve()}/{{web,worker,beat}}.log",
+                f"  logs       {folder.resolve()}/{{web,worker,feeds-worker,beat}}.log",
                 "Digests go out at each subscriber's local hour; to see one now:",
                 "  digest preview ana@example.com --format text",
                 "Press Ctrl-C to stop.",

@@ -1,9 +1,9 @@
-"""Fetching a feed: conditional GET, a time limit, a size cap, and the address guard
-applied to every redirect and to the address actually connected to."""
+"""Fetching a feed: conditional GET, one deadline over the whole fetch, a size cap that
+holds for compressed bodies too, and the address guard applied to every redirect and
+to the address actually connected to."""
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +12,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 
 from digest import __version__
+from digest.ingest.compression import ACCEPT_ENCODING, inflater_for
+from digest.ingest.connect import Deadline, GuardedBackend, GuardedTransport
 from digest.ingest.errors import IngestError
-from digest.ingest.guard import check_address, check_url
+from digest.ingest.guard import check_url
 
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -57,25 +59,28 @@ def _proxy_for(url: str) -> str | None:
     return proxy
 
 
-def _peer(response: httpx.Response) -> str | None:
-    stream = response.extensions.get("network_stream")
-    address = stream.get_extra_info("server_addr") if stream is not None else None
-    return str(address[0]) if address else None
-
-
-def _body(response: httpx.Response, url: str, max_bytes: int, deadline: float) -> bytes:
+def _body(response: httpx.Response, url: str, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(url, max_bytes)
+    inflater = inflater_for(response.headers.get("content-encoding", ""), url, max_bytes)
     body = bytearray()
-    for chunk in response.iter_bytes():
-        body.extend(chunk)
+    for chunk in response.iter_raw():
+        if inflater is None:
+            body += chunk
+        else:
+            inflater.feed(chunk, body)
         if len(body) > max_bytes:
             raise _too_large(url, max_bytes)
-        # httpx's timeout is per read; a server sending a byte at a time would never trip it.
-        if time.monotonic() > deadline:
-            raise httpx.ReadTimeout("the whole response took too long")
     return bytes(body)
+
+
+def _transport(url: str, deadline: Deadline, *, allow_private: bool) -> GuardedTransport:
+    proxy = _proxy_for(url)
+    # Behind a proxy the connection is to the proxy, which the operator chose; the
+    # feed's host is checked by check_url as this machine resolves it.
+    backend = GuardedBackend(url, deadline, check=not allow_private and proxy is None)
+    return GuardedTransport(backend, proxy)
 
 
 def fetch_feed(
@@ -89,31 +94,37 @@ def fetch_feed(
 ) -> FetchResult:
     """GET ``url`` (or read a ``file://`` URL when allowed) within ``timeout`` seconds.
 
+    The time limit is for the whole fetch: name lookups, connecting, TLS, the status
+    line and headers and the body, across redirects. A compressed body is refused as
+    soon as it decodes to more than ``max_bytes``.
+
     Sends If-None-Match / If-Modified-Since from the last fetch; a 304 answer gives a
     result whose body is None. Raises FeedRefused for a URL or redirect the guard refuses,
     IngestError for everything else that keeps the feed from being read.
     """
-    check_url(url, allow_private=allow_private)
+    deadline = Deadline(timeout)
+    # Refused here before any connection; behind a proxy, this is the only look this
+    # machine has at the feed's host. Without one, the connection is checked again on
+    # the addresses it is made to (connect.py).
+    try:
+        check_url(url, allow_private=allow_private, timeout=deadline.left(TimeoutError))
+    except TimeoutError:
+        raise IngestError(f"feed {url} did not answer within {timeout:g} s") from None
     if urlsplit(url).scheme.lower() == "file":
         return _read_file(url, max_bytes)
-    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
+    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    deadline = time.monotonic() + timeout
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        proxy = _proxy_for(current)
         try:
+            transport = _transport(current, deadline, allow_private=allow_private)
             with (
-                httpx.Client(timeout=timeout, proxy=proxy, trust_env=False) as client,
+                httpx.Client(timeout=timeout, transport=transport, trust_env=False) as client,
                 client.stream("GET", current, headers=headers) as response,
             ):
-                peer = _peer(response)
-                # Behind a proxy the peer is the proxy; the operator chose it.
-                if not allow_private and proxy is None and peer is not None:
-                    check_address(current, peer)
                 status = response.status_code
                 if status in REDIRECTS:
                     location = response.headers.get("location", "").strip()
@@ -123,7 +134,9 @@ def fetch_feed(
                             status=status,
                         )
                     current = urljoin(current, location)
-                    check_url(current, allow_private=allow_private)
+                    check_url(
+                        current, allow_private=allow_private, timeout=deadline.left(TimeoutError)
+                    )
                     continue
                 if status == 304:
                     return FetchResult(
@@ -137,12 +150,12 @@ def fetch_feed(
                     raise IngestError(f"feed {current} answered HTTP {status}", status=status)
                 return FetchResult(
                     status,
-                    _body(response, current, max_bytes, deadline),
+                    _body(response, current, max_bytes),
                     response.headers.get("etag"),
                     response.headers.get("last-modified"),
                     current,
                 )
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             raise IngestError(f"feed {current} did not answer within {timeout:g} s") from None
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise IngestError(f"cannot fetch feed {current}: {exc}") from None

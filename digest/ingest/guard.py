@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 from digest.ingest.errors import FeedRefused
@@ -50,11 +52,8 @@ def address_problem(ip: IPAddress) -> str | None:
 
 
 def check_address(url: str, address: str) -> None:
-    """Raise :class:`FeedRefused` if ``address`` (where ``url`` was reached) is not public.
-
-    Checking the address actually connected to, not only what the name resolved to
-    beforehand, defeats a DNS answer that changes between the check and the request.
-    """
+    """Raise :class:`FeedRefused` if ``address`` (given as text, where ``url`` would be
+    reached) is not public."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -64,18 +63,67 @@ def check_address(url: str, address: str) -> None:
         raise FeedRefused(f"refused feed URL {url}: {problem}; {ALLOW_HINT}")
 
 
-def resolve(url: str, host: str, port: int) -> list[IPAddress]:
-    """Every address ``host`` resolves to; raises FeedRefused when it does not resolve."""
+def lookup(host: str, port: int, timeout: float | None = None) -> list[Any]:
+    """``socket.getaddrinfo`` for a TCP connection to ``host``, given up after ``timeout``
+    seconds with :class:`TimeoutError`.
+
+    The system resolver cannot be interrupted, and a name server that never answers
+    would hold a fetch for as long as it retries; the lookup runs in a thread of its
+    own, left to finish alone when the caller stops waiting.
+    """
+    if timeout is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    answer: list[Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            answer.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name=f"lookup {host}", daemon=True)
+    thread.start()
+    thread.join(max(timeout, 0.0))
+    if thread.is_alive():
+        raise TimeoutError(f"{host!r} did not resolve within {timeout:.3g} s")
+    if failure:
+        raise failure[0]
+    return answer
+
+
+def resolve(url: str, host: str, port: int, timeout: float | None = None) -> list[IPAddress]:
+    """Every address ``host`` resolves to; raises FeedRefused when it does not resolve,
+    TimeoutError when it takes longer than ``timeout`` seconds."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = lookup(host, port, timeout)
+    except TimeoutError:
+        raise
     except (OSError, UnicodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise FeedRefused(f"refused feed URL {url}: cannot resolve {host!r}: {reason}") from None
     return [ipaddress.ip_address(str(info[4][0])) for info in infos]
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
-    """Raise :class:`FeedRefused` unless ``url`` may be fetched."""
+def public_addresses(
+    url: str, host: str, port: int, timeout: float | None = None
+) -> list[IPAddress]:
+    """The addresses ``host`` resolves to, all public, or :class:`FeedRefused`.
+
+    Connect to one of these and to nothing else: resolving the name again could give
+    another answer (DNS rebinding).
+    """
+    addresses = resolve(url, host, port, timeout)
+    for ip in addresses:
+        problem = address_problem(ip)
+        if problem:
+            raise FeedRefused(f"refused feed URL {url}: {problem}; {ALLOW_HINT}")
+    return addresses
+
+
+def check_url(url: str, *, allow_private: bool, timeout: float | None = None) -> None:
+    """Raise :class:`FeedRefused` unless ``url`` may be fetched (TimeoutError when its
+    host name takes longer than ``timeout`` seconds to resolve)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -95,7 +143,4 @@ def check_url(url: str, *, allow_private: bool) -> None:
         raise FeedRefused(f"refused feed URL {url}: it has no host name")
     if allow_private:
         return
-    for ip in resolve(url, host, port or (443 if scheme == "https" else 80)):
-        problem = address_problem(ip)
-        if problem:
-            raise FeedRefused(f"refused feed URL {url}: {problem}; {ALLOW_HINT}")
+    public_addresses(url, host, port or (443 if scheme == "https" else 80), timeout)

@@ -40,8 +40,10 @@ OUTCOMES = ("planned", "skipped", "sent", "deferred", "failed")
 # Upper bounds of the SMTP latency buckets, in seconds: a local relay answers in
 # milliseconds, a remote one with TLS in tenths, a struggling one in seconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-# Every task goes to Celery's default queue (workers/app.py routes none elsewhere).
+# Sending and housekeeping go to Celery's default queue; feed polls to their own
+# (workers/app.py). The sweep's idle check looks at sending's queue only.
 BROKER_QUEUES = ("celery",)
+SHOWN_QUEUES = ("celery", "feeds")
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://")
 # A scrape waits no longer than this for the broker before leaving its figures out.
 BROKER_TIMEOUT = 0.5
@@ -149,14 +151,14 @@ def broker_queue_lengths(broker_url: str | None) -> dict[str, int] | None:
         return None
     try:
         pipe = client.pipeline(transaction=False)
-        for queue in BROKER_QUEUES:
+        for queue in SHOWN_QUEUES:
             pipe.llen(queue)
         lengths = pipe.execute()
     except (redis.RedisError, OSError):
         return None
     finally:
         client.close()
-    return {queue: int(n) for queue, n in zip(BROKER_QUEUES, lengths, strict=True)}
+    return {queue: int(n) for queue, n in zip(SHOWN_QUEUES, lengths, strict=True)}
 
 
 # kombu's Redis transport keeps a queue's tasks in one list per priority step, and the

@@ -42,6 +42,14 @@ def test_up_starts_web_worker_and_beat_and_stops_cleanly(tmp_path: Path) -> None
         while time.monotonic() < deadline and "ready." not in _read(logs / "worker.log"):
             time.sleep(0.3)
         assert "ready." in _read(logs / "worker.log")
+        while time.monotonic() < deadline and "ready." not in _read(logs / "feeds-worker.log"):
+            time.sleep(0.3)
+        # Feeds are polled by a worker of their own; the other one never takes them.
+        assert "ready." in _read(logs / "feeds-worker.log")
+        assert ".> feeds " in _read(logs / "feeds-worker.log")
+        assert ".> celery " not in _read(logs / "feeds-worker.log")
+        assert ".> celery " in _read(logs / "worker.log")
+        assert ".> feeds " not in _read(logs / "worker.log")
         assert "beat: Starting" in _read(logs / "beat.log")
         assert (tmp_path / "digest.db").exists()
     finally:
@@ -72,11 +80,13 @@ def _children(pid: int) -> dict[str, int]:
         for child in (task / "children").read_text().split():
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
             words = [w.decode() for w in cmdline if w]
-            if "worker" in words:
+            if "worker" in words and "feeds" in words:
+                found["feeds worker"] = int(child)
+            elif "worker" in words:
                 found["worker"] = int(child)
             elif "beat" in words:
                 found["beat"] = int(child)
-            elif "uvicorn" in words:
+            elif "web" in words:
                 found["web"] = int(child)
     return found
 
@@ -98,6 +108,7 @@ def test_up_starts_a_worker_again_when_it_dies(tmp_path: Path) -> None:
             time.sleep(0.3)
         first = _children(proc.pid)
         assert {"worker", "beat", "web"} <= set(first), first
+        assert "feeds worker" in first, first
         # Killed as a broker bug or the OOM killer would end it.
         os.kill(first["worker"], signal.SIGKILL)
         while time.monotonic() < deadline:
@@ -107,6 +118,7 @@ def test_up_starts_a_worker_again_when_it_dies(tmp_path: Path) -> None:
             time.sleep(0.3)
         assert again.get("worker") not in (None, first["worker"]), again
         assert again["beat"] == first["beat"] and again["web"] == first["web"]
+        assert again["feeds worker"] == first["feeds worker"]
         assert proc.poll() is None  # digest up itself goes on
         while time.monotonic() < deadline and _read(logs / "worker.log").count("ready.") < 2:
             time.sleep(0.3)

@@ -7,7 +7,14 @@ Writes: ``articles``, ``article_topics``, ``feeds`` and ``feed_topics`` (new fee
 fetch state), ``metric_values`` (fetch errors).
 """
 
-from digest.services.ingesting.polling import FeedReport, add_feed, poll_all_feeds, poll_feed
+from digest.services.ingesting.polling import (
+    FeedReport,
+    add_feed,
+    feed_ids,
+    poll_all_feeds,
+    poll_feed,
+    record_poll_failure,
+)
 from digest.services.ingesting.push import ImportReport, import_articles
 from digest.services.ingesting.store import UpsertReport, upsert_articles
 
@@ -16,8 +23,10 @@ __all__ = [
     "ImportReport",
     "UpsertReport",
     "add_feed",
+    "feed_ids",
     "import_articles",
     "poll_all_feeds",
     "poll_feed",
+    "record_poll_failure",
     "upsert_articles",
 ]

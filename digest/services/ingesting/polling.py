@@ -1,4 +1,4 @@
-"""Feeds: adding one, and polling them all.
+"""Feeds: adding one, polling one, and polling them all.
 
 A feed is fetched outside any transaction (a slow server must not hold a database
 lock), then its outcome is stored in its own transaction, so one bad feed is recorded
@@ -129,11 +129,13 @@ def _poll(database_url: str, target: _Target, settings: Settings, now: datetime)
     except Exception as exc:  # a bug or a database error on one feed must not stop the rest
         log.exception("storing feed %s failed", target.url)
         message = f"could not store what {target.url} returned: {exc}"
-        _record_failure(database_url, target.id, message, now)
+        record_poll_failure(database_url, target.id, message, now)
         return FeedReport(target.url, "error", error=message)
 
 
-def _record_failure(database_url: str, feed_id: int, message: str, now: datetime) -> None:
+def record_poll_failure(database_url: str, feed_id: int, message: str, now: datetime) -> None:
+    """Record on feed ``feed_id`` that polling it at ``now`` failed with ``message``: for
+    a poll stopped before it could record its own outcome."""
     try:
         with unit_of_work(database_url) as session:
             feed = session.get(Feed, feed_id)
@@ -151,6 +153,11 @@ def _targets(database_url: str, feed_ids: list[int] | None = None) -> list[_Targ
         query = query.where(Feed.id.in_(feed_ids))
     with unit_of_work(database_url) as session:
         return [_Target(*row) for row in session.execute(query)]
+
+
+def feed_ids(database_url: str) -> list[int]:
+    """The id of every feed, in the order they were added."""
+    return [target.id for target in _targets(database_url)]
 
 
 def poll_feed(

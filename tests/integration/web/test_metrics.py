@@ -133,14 +133,16 @@ def test_broker_queue_length_is_read_from_redis(mail_settings, broker) -> None: 
     try:
         producer.send_task("digest.sweep")
         producer.send_task("digest.sweep")
+        producer.send_task("digest.poll_feed", args=[1], queue="feeds")
         samples = scrape(dataclasses.replace(mail_settings, broker_url=broker))
     finally:
         producer.close()
         client = redis.Redis.from_url(broker.replace("redis+socket://", "unix://"))
-        client.delete("celery")  # no worker of a later test should run them
+        client.delete("celery", "feeds")  # no worker of a later test should run them
         client.close()
     assert samples[("digest_broker_up", ())] == 1
     assert samples[("digest_broker_queue_length", (("queue", "celery"),))] == 2
+    assert samples[("digest_broker_queue_length", (("queue", "feeds"),))] == 1
 
 
 def test_metrics_answer_when_the_broker_is_down(mail_settings) -> None:  # type: ignore[no-untyped-def]
