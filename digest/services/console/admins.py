@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,13 +28,30 @@ ROLES = ("operator", "editor")
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
 
+# Each argon2 hash or check holds 64 MiB while it runs. At most this many run at once
+# in a process; the others wait their turn, so a burst of sign-ins costs time, not
+# memory the process does not have.
+HASHING_AT_ONCE = 2
+_hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
+
+
+def _hash(password: str) -> str:
+    with _hashing:
+        return _hasher.hash(password)
+
+
+def _verify(password_hash: str, password: str) -> None:
+    """Return if ``password`` matches; raise VerificationError or InvalidHashError."""
+    with _hashing:
+        _hasher.verify(password_hash, password)
+
 
 @cache
 def _dummy_hash() -> str:
     """Verified against when the address is unknown, so a wrong address costs as
     much time as a wrong password and sign-in does not tell which addresses exist.
     Made on first use: hashing costs tens of milliseconds at every import otherwise."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return _hash(secrets.token_urlsafe(16))
 
 
 class AdminError(ValueError):
@@ -60,7 +78,7 @@ def create_admin(
     if user is None:
         user = AdminUser(email=address, created_at=now, disabled=False)
         session.add(user)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hash(password)
     user.role = role
     session.flush()
     return user
@@ -84,20 +102,22 @@ class SignIn:
 def sign_in(session: Session, email: str, password: str, client: str, now: datetime) -> SignIn:
     """Check an admin's address and password, within the limits on failures: per
     client address and per admin address, the latter keyed on the address as sign-in
-    reads it (so another spelling of it is the same address). Only failures count: an
-    admin who signs in often is never locked out, and locking one out costs an
-    attacker as many failed guesses as guessing does."""
-    by_client = limits.limit_key("signin-ip", client)
+    reads it (so another spelling of it is the same address), an IPv6 client by its
+    /64. Only failures count: an admin who signs in often is never locked out, and
+    locking one out costs an attacker as many failed guesses as guessing does."""
+    by_client = limits.limit_key("signin-ip", limits.client_key(client))
     by_address = limits.limit_key("signin-address", _limited_address(email))
-    if (
-        limits.recent(session, by_client, now, SIGN_IN_WINDOW) >= SIGN_IN_PER_IP
-        or limits.recent(session, by_address, now, SIGN_IN_WINDOW) >= SIGN_IN_PER_ADDRESS
-    ):
+    # Counted as a failure before the password is checked, and given back if it was
+    # right: sign-ins arriving together wait for each other here, so no more passwords
+    # are checked than the limits allow.
+    taken = limits.take_all(
+        session, {by_client: SIGN_IN_PER_IP, by_address: SIGN_IN_PER_ADDRESS}, now, SIGN_IN_WINDOW
+    )
+    if taken is None:
         return SignIn(None, refused=True)
     user = authenticate(session, email, password, now)
-    if user is None:
-        limits.count(session, by_client, now)
-        limits.count(session, by_address, now)
+    if user is not None:
+        limits.give_back(session, taken)
     return SignIn(user)
 
 
@@ -118,13 +138,13 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
         address = ""
     user = session.scalar(select(AdminUser).where(AdminUser.email == address)) if address else None
     try:
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        _verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = _hash(password)
     user.last_sign_in_at = now
     return user
 

@@ -65,9 +65,10 @@ class Request:
 
 
 def client_allowed(session: Session, ip: str, settings: Settings, now: datetime) -> bool:
-    """Count one subscribe attempt from ``ip``; False when it is over the limit."""
-    key = limits.limit_key("subscribe-ip", ip)
-    return limits.allow(session, key, settings.subscribe_per_ip, now, settings.subscribe_window)
+    """Count one subscribe attempt from ``ip`` (an IPv6 client by its /64); False when
+    it is over the limit."""
+    key = limits.limit_key("subscribe-ip", limits.client_key(ip))
+    return limits.take(session, key, settings.subscribe_per_ip, now, settings.subscribe_window)
 
 
 def request_subscription(
@@ -83,8 +84,10 @@ def request_subscription(
     New address: a pending subscriber with those choices. Known address: its
     subscriber is left as it is until the request is confirmed. Suppressed address:
     nothing is stored or sent. At most one confirmation per address per window."""
+    # Taken first: requests for the same address then run one after another, which
+    # also keeps them from each claiming the confirmation email below.
     key = limits.limit_key("subscribe-address", email)
-    if not limits.allow(
+    if not limits.take(
         session, key, settings.subscribe_per_address, now, settings.subscribe_window
     ):
         return Request(Outcome.LIMITED)
