@@ -1,37 +1,95 @@
 """The bodies the JSON API takes, as pydantic models: they check each field before
 a view runs, and make the requests of the OpenAPI document at /api/openapi.json.
 
-Every string has a length limit, and none may hold a NUL byte (PostgreSQL refuses
-it in text); one-line fields refuse all control characters.
+Every string has a length limit, and holds only what the forms and the CSV import
+accept too (:func:`digest.domain.text.text_problem`): no control characters but the
+tab and line breaks of text that may span lines, and in names no bidirectional
+controls either.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from digest.domain.text import allowed_pattern, text_problem
 from digest.services.console import MAX_ID, MAX_PAGE, PAGE_SIZE
 
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+# Search fragments of the query string: never stored, so only what PostgreSQL refuses.
 NO_NUL = r"^[^\x00]*$"
 SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
-WEB_URL = r"^https?://[^\s\x00-\x1f\x7f]+$"
-FEED_URL = r"^(https?|file)://[^\s\x00-\x1f\x7f]+$"
+WEB_URL = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
+FEED_URL = r"^(https?|file)://[^\s\x00-\x1f\x7f-\x9f]+$"
+
+
+@dataclass(frozen=True)
+class Documented:
+    """A pattern shown in the OpenAPI document only: the check that enforces it
+    says why a value is refused, which a pattern cannot."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        document = handler(schema)
+        document["pattern"] = self.pattern
+        return document
+
+
+@dataclass(frozen=True)
+class Text(StringConstraints):
+    """A string field's length limits, then the rule all text from outside follows:
+    ``lines`` allows tabs and line breaks, ``name`` also refuses bidirectional
+    controls."""
+
+    lines: bool = False
+    name: bool = False
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from super().__iter__()
+        yield AfterValidator(self.check)
+        yield Documented(allowed_pattern(lines=self.lines, name=self.name))
+
+    def check(self, value: str) -> str:
+        problem = text_problem(value, lines=self.lines, name=self.name)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 def line(max_length: int, min_length: int = 0) -> Any:
-    return StringConstraints(min_length=min_length, max_length=max_length, pattern=ONE_LINE)
+    """One line of text."""
+    return Text(min_length=min_length, max_length=max_length)
 
 
 def text(max_length: int, min_length: int = 0) -> Any:
-    return StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)
+    """Text that may span lines."""
+    return Text(min_length=min_length, max_length=max_length, lines=True)
+
+
+def name_line(max_length: int, min_length: int = 0) -> Any:
+    """A person's or a topic's name."""
+    return Text(min_length=min_length, max_length=max_length, name=True)
 
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Name = Annotated[str, line(200, 1)]
+Name = Annotated[str, name_line(200, 1)]
 Detail = Annotated[str, line(2000)]
 WebUrl = Annotated[str, StringConstraints(max_length=2000, pattern=WEB_URL)]
 Frequency = Literal["daily", "weekly"]
@@ -66,7 +124,7 @@ class SubscriberIn(BaseModel):
 
     email: EmailStr
     topics: list[Slug] = Field(min_length=1, max_length=100)
-    name: Annotated[str, line(200)] | None = None
+    name: Annotated[str, name_line(200)] | None = None
     frequency: Frequency = "daily"
     timezone: Annotated[str, line(64, 1)] = "UTC"
     hour: int = Field(7, ge=0, le=23)
@@ -82,7 +140,7 @@ class SubscriberChangesIn(BaseModel):
 
     email: EmailStr | None = None
     topics: list[Slug] | None = Field(None, min_length=1, max_length=100)
-    name: Annotated[str, line(200)] | None = None
+    name: Annotated[str, name_line(200)] | None = None
     frequency: Frequency | None = None
     timezone: Annotated[str, line(64, 1)] | None = None
     hour: int | None = Field(None, ge=0, le=23)

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from digest.db.models import Topic
+from digest.domain.text import text_problem
 from digest.services.readers import topics as topic_rules
 from digest.services.readers.subscribers import SubscriberError, normalise_email
 
@@ -27,7 +28,7 @@ MAX_DETAIL = 2000
 # Indexed text: PostgreSQL refuses a btree entry above about 2.7 KB, whatever the
 # column's length in characters.
 MAX_KEY_BYTES = 2000
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 
 
 class ManagementError(ValueError):
@@ -92,8 +93,9 @@ def one_line(name: str, value: str | None, limit: int) -> str | None:
     if value is None:
         return None
     text = " ".join(value.split())
-    if CONTROL.search(text):
-        raise ManagementError(name, "contains control characters")
+    problem = text_problem(text)  # the one rule every input follows
+    if problem:
+        raise ManagementError(name, problem)
     if len(text) > limit:
         raise ManagementError(name, f"is longer than {limit} characters")
     return text or None

@@ -14,12 +14,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
+from digest.domain.text import TextError, one_line_name, text_problem
 from digest.services.readers.subscribers import FREQUENCIES, SubscriberError, normalise_email
 
 REQUIRED_COLUMNS = ("email", "topics")
@@ -42,7 +42,6 @@ MAX_LINE = 64 * 1024
 # A cell starting with one of these runs as a formula in a spreadsheet; the export
 # writes it after an apostrophe, which the import takes off again.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ImportRefused(ValueError):
@@ -124,16 +123,22 @@ def check_row(
         email = normalise_email(record.get("email", ""))
     except SubscriberError as exc:
         refuse("email", str(exc))
-    name = " ".join(record.get("name", "").split()) or None
-    if name and CONTROL.search(name):
-        refuse("name", "name contains control characters")
-    elif name and len(name) > MAX_NAME:
-        refuse("name", f"name is longer than {MAX_NAME} characters")
+    name = None
+    try:
+        name = one_line_name("name", record.get("name", ""), MAX_NAME)
+    except TextError as exc:
+        refuse("name", str(exc))
     frequency = (record.get("frequency") or "daily").strip().lower()
     if frequency not in FREQUENCIES:
         refuse("frequency", f"frequency must be daily or weekly (got {frequency[:20]!r})")
         frequency = "daily"
-    topics = _topics(record.get("topics", ""), frequency, topic_ids, refuse)
+    # Checked before the slugs are quoted in a problem, which the database keeps.
+    problem = text_problem(record.get("topics", ""))
+    topics: dict[int, str] = {}
+    if problem:
+        refuse("topics", f"topics {problem}")
+    else:
+        topics = _topics(record.get("topics", ""), frequency, topic_ids, refuse)
     timezone = (record.get("timezone") or "UTC").strip()
     try:
         zone(timezone)
@@ -191,8 +196,9 @@ def read_rows(source: IO[str], topic_ids: dict[str, int], batch_size: int) -> It
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | set(IGNORED_COLUMNS)
     unknown = [h for h in header if h not in known]
     if unknown:
+        named = ", ".join(h if text_problem(h) is None else repr(h) for h in unknown)
         raise ImportRefused(
-            f"the header has unknown column(s) {', '.join(unknown)[:200]}; "
+            f"the header has unknown column(s) {named[:200]}; "
             f"expected {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"
         )
     seen: dict[int, int] = {}

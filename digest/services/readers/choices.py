@@ -21,9 +21,11 @@ from digest.domain.schedule import (
     parse_weekday,
     zone,
 )
+from digest.domain.text import TextError, one_line_name
 
 Fields = dict[str, list[str]]  # a submitted form: every value of every field
 FREQUENCIES = ("daily", "weekly")
+MAX_NAME = 200
 
 
 class FormErrors(ValueError):
@@ -104,9 +106,12 @@ def choices_from_form(fields: Fields, known_topics: list[str]) -> Choices:
         weekday = parse_weekday(first(fields, "weekday", "mon"))
     except ScheduleError:
         errors["weekday"] = "choose a day of the week"
-    name = " ".join(first(fields, "name").split()) or None
-    if name and len(name) > 200:
-        errors["name"] = "at most 200 characters"
+    name = None
+    try:
+        # The value as sent: a control character is refused even at either end.
+        name = one_line_name("name", (fields.get("name") or [""])[0], MAX_NAME)
+    except TextError as exc:
+        errors["name"] = exc.reason
     if errors:
         raise FormErrors(errors)
     return Choices(topics=topics, hour=hour, timezone=timezone, weekday=weekday, name=name)

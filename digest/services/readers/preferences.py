@@ -31,7 +31,7 @@ from digest.domain.consent import CONSENT_WORDING
 from digest.domain.schedule import WEEKDAYS
 from digest.services.readers.choices import Choices, apply_choices, reschedule
 from digest.services.readers.suppressing import suppress_erased
-from digest.tokens import InvalidToken, read_token, stamp_of
+from digest.tokens import InvalidToken, link_stamp, read_token
 
 PAUSE_WEEKS = (1, 2, 3, 4)
 
@@ -46,9 +46,16 @@ def subscriber_for(
     except InvalidToken:
         return None
     sub = session.get(Subscriber, subscriber_id)
-    if sub is None or stamp_of(sub.created_at) != stamp:
+    if sub is None or link_stamp(sub.created_at, sub.link_epoch or 0) != stamp:
         return None
     return sub
+
+
+def replace_links(sub: Subscriber) -> None:
+    """End every preferences and unsubscribe link the reader was ever sent (a "sign
+    out everywhere"): the links in the next digest, and on the page the reader is
+    sent to now, are the only ones that work."""
+    sub.link_epoch = (sub.link_epoch or 0) + 1
 
 
 def save(session: Session, sub: Subscriber, choices: Choices, now: datetime) -> None:

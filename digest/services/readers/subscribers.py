@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber, Subscription
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
-from digest.services.readers.choices import reschedule
+from digest.domain.text import TextError, address_problem, one_line_name
+from digest.services.readers.choices import MAX_NAME, reschedule
 from digest.services.readers.suppressing import suppression_of
 from digest.services.readers.topics import TopicError, topics_by_slug
 
@@ -24,7 +25,9 @@ class SubscriberError(ValueError):
 
 
 def normalise_email(raw: str) -> str:
-    """The address as stored: syntax-checked, Unicode-normalised and lower-cased."""
+    """The address as stored: syntax-checked, Unicode-normalised and lower-cased;
+    an address that passes for another (mixed scripts, bidirectional controls) is
+    refused (:func:`digest.domain.text.address_problem`)."""
     text = (raw or "").strip()
     if not text:
         raise SubscriberError("email is empty")
@@ -34,7 +37,11 @@ def normalise_email(raw: str) -> str:
         valid = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise SubscriberError(f"email {text!r} is not valid: {exc}") from None
-    return valid.normalized.lower()
+    address = valid.normalized.lower()
+    problem = address_problem(address)
+    if problem:
+        raise SubscriberError(f"email {text!r} {problem}")
+    return address
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,10 @@ def _validated(data: SubscriberInput) -> tuple[str, int, int, str | None]:
         raise SubscriberError(str(exc)) from None
     if not data.topics:
         raise SubscriberError("topics is empty: name at least one topic slug")
-    name = " ".join((data.name or "").split()) or None  # no line breaks in a name
-    if name and len(name) > 200:
-        raise SubscriberError("name is longer than 200 characters")
+    try:
+        name = one_line_name("name", data.name, MAX_NAME)
+    except TextError as exc:
+        raise SubscriberError(str(exc)) from None
     return email, hour, weekday, name
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import Topic
+from digest.domain.text import text_problem
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -32,6 +33,13 @@ def add_topic(
         raise TopicError(
             f"topic slug {slug!r} must be lower-case letters, digits and '-', at most 64"
         )
+    problem = text_problem(name or "", name=True)
+    if problem:
+        raise TopicError(f"name {problem}")
+    for keyword in keywords or ():
+        problem = text_problem(keyword)
+        if problem:
+            raise TopicError(f"keywords {problem}")
     topic = session.scalar(select(Topic).where(Topic.slug == slug))
     if topic is None:
         topic = Topic(slug=slug, name=name or slug.replace("-", " ").title(), keywords=[])
