@@ -23,12 +23,26 @@ def up(sample_data: bool, host: str, port: int) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port.")
-def web(host: str, port: int) -> None:
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a client has to send a request's headers.",
+)
+@click.option(
+    "--max-connections",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections served at once; more are answered 503.",
+)
+def web(host: str, port: int, header_timeout: float, max_connections: int) -> None:
     """Run the HTTP app alone."""
-    import uvicorn
+    from digest.web.server import serve
 
     support.database(support.settings())
-    uvicorn.run("digest.web.app:create_app", factory=True, host=host, port=port)
+    serve(host, port, header_timeout=header_timeout, max_connections=max_connections)
 
 
 @click.group()

@@ -1,9 +1,10 @@
 """Who is asking: an admin signed in with a session cookie, or a client holding an
-API key. Sessions are signed (no server-side store), expire, and end when the
-admin's password changes."""
+API key. Sessions are signed cookies that expire, and end on the server too: at
+sign-out, at a password change and when the admin is disabled."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,12 +21,12 @@ from digest.services.console.admins import (
     may_change,
     session_stamp,
 )
-from digest.web.pages import secure_cookies, settings_of
+from digest.web import cookies
+from digest.web.pages import settings_of
 
 if TYPE_CHECKING:
     from digest.db.models import AdminUser
 
-COOKIE = "digest_admin"
 SESSION_AGE = timedelta(hours=12)
 
 
@@ -46,16 +47,9 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
 
 
 def start_session(request: Request, response: Response, user: AdminUser) -> None:
-    value = _serializer(request).dumps([user.id, session_stamp(user)])
-    response.set_cookie(
-        COOKIE,
-        str(value),
-        max_age=int(SESSION_AGE.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-        path="/",
-    )
+    # The random part makes every sign-in a new session, which form tokens are bound to.
+    value = _serializer(request).dumps([user.id, session_stamp(user), secrets.token_urlsafe(12)])
+    cookies.put(request, response, cookies.ADMIN, str(value), int(SESSION_AGE.total_seconds()))
 
 
 def end_session(request: Request, response: Response, session: Session) -> None:
@@ -64,14 +58,12 @@ def end_session(request: Request, response: Response, session: Session) -> None:
     found = _cookie(request)
     if found is not None and admin_with_stamp(session, *found) is not None:
         end_sessions(session, found[0])
-    response.delete_cookie(
-        COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies(request)
-    )
+    cookies.drop(request, response, cookies.ADMIN)
 
 
 def _cookie(request: Request) -> tuple[int, str] | None:
     """The admin id and stamp the session cookie names, if it is signed and fresh."""
-    raw = request.cookies.get(COOKIE)
+    raw = cookies.read(request, cookies.ADMIN)
     if not raw:
         return None
     try:

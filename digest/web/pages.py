@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from digest.config import Settings, secret_key
 from digest.rendering.environment import templates_dir
 from digest.services.database import ensure_schema
-from digest.web import csrf
+from digest.web import cookies, csrf
 
 
 @lru_cache(maxsize=1)
@@ -38,12 +38,6 @@ def database(request: Request) -> str:
     url = settings_of(request).database_url
     ensure_schema(url)
     return url
-
-
-def secure_cookies(request: Request) -> bool:
-    """Cookies only over HTTPS when the site is reached over HTTPS: its base URL says
-    so, or this request came over it (directly, or through a trusted proxy)."""
-    return request.url.scheme == "https" or settings_of(request).base_url.startswith("https://")
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -75,12 +69,5 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
         },
     )
     if new_cookie:
-        response.set_cookie(
-            csrf.COOKIE,
-            new_cookie,
-            httponly=True,
-            samesite="lax",
-            secure=secure_cookies(request),
-            path="/",
-        )
+        cookies.put(request, response, cookies.CSRF, new_cookie, max_age=None)
     return response

@@ -30,12 +30,15 @@ def web_port() -> tuple[int, str]:
     return port, f"http://127.0.0.1:{port}"
 
 
-def start_web(env: dict[str, str], port: int, log_dir: Path) -> subprocess.Popen[bytes]:
-    """``digest web`` on ``port`` with ``env``; returns once /healthz answers."""
+def start_web(
+    env: dict[str, str], port: int, log_dir: Path, *options: str
+) -> subprocess.Popen[bytes]:
+    """``digest web`` on ``port`` with ``env`` (and ``options``); returns once /healthz
+    answers."""
     log_path = log_dir / f"web-{port}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - lives with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "digest.cli", "web", "--port", str(port)],
+        [sys.executable, "-m", "digest.cli", "web", "--port", str(port), *options],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

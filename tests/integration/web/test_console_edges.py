@@ -259,9 +259,9 @@ def test_the_subscriber_page_lists_each_digest_with_its_articles_and_attempts(
     smtp_server.handler.rcpt_replies["ana@example.org"] = "452 4.2.2 mailbox full, try later"
     pipeline.run(db_url, mail_settings, sender, lambda: slot2)
 
-    admin(db_url, "ed@example.org", "editor")
+    admin(db_url, "ops@example.org", "operator")
     client = browser(mail_settings)
-    sign_in(client, "ed@example.org")
+    sign_in(client, "ops@example.org")
     page = client.get(f"/admin/subscribers/{sub_id}").text
 
     topics = re.search(r"<h2>Topics</h2>\s*<ul>(.*?)</ul>", page, re.S)
@@ -385,8 +385,10 @@ def test_the_session_cookie_is_secure_exactly_when_the_site_is_https(mail_settin
     assert mail_settings.base_url.startswith("https://")
     behind = TestClient(create_app(mail_settings), base_url="http://testserver")
     form = behind.get("/admin/sign-in")
-    csrf_cookie = cookie_named(form, "digest_csrf")
-    assert "; Secure" in csrf_cookie
+    # ... and named with the __Host- prefix, which a browser accepts only from this
+    # very host, Secure and for the whole path.
+    csrf_cookie = cookie_named(form, "__Host-digest_csrf")
+    assert "; Secure" in csrf_cookie and "Path=/" in csrf_cookie and "Domain" not in csrf_cookie
     # The client keeps a Secure cookie off plain HTTP, as a browser would; hand it
     # over as the TLS-ending proxy would have.
     done = behind.post(
@@ -395,7 +397,7 @@ def test_the_session_cookie_is_secure_exactly_when_the_site_is_https(mail_settin
         headers={"Cookie": csrf_cookie.split(";", 1)[0]},
         follow_redirects=False,
     )
-    assert done.status_code == 303 and "; Secure" in cookie_named(done, "digest_admin")
+    assert done.status_code == 303 and "; Secure" in cookie_named(done, "__Host-digest_admin")
 
     # A request that arrived over HTTPS gets Secure cookies whatever the base URL:
     # the CSRF cookie of its forms and the session cookie alike.
