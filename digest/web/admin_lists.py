@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from digest.domain import delivery as rules
+from digest.domain.text import text_problem
 from digest.embedded import sender_for
 from digest.services import console
 from digest.services.database import unit_of_work
 from digest.services.readers.choices import Fields, first
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import form_fields
-from digest.web.guard import operator, to_sign_in
+from digest.web.guard import operator, personal_data, to_sign_in
 from digest.web.pages import database, page, settings_of
 
 router = APIRouter(include_in_schema=False)
@@ -33,11 +34,15 @@ Render = Callable[[Request, Session, Caller, str | None, int], Response]
 DELIVERY_STATUSES = (rules.FAILED, rules.DEFERRED, rules.QUEUED, rules.SENT)
 
 
-def _show(request: Request, render: Render) -> Response:
+def _show(request: Request, render: Render, *, personal: bool = False) -> Response:
+    """The page ``render`` builds for a signed-in admin; for an operator only when it
+    shows readers' ``personal`` data."""
     with unit_of_work(database(request)) as session:
-        caller = signed_in(request, session)
+        caller = personal_data(request, session) if personal else signed_in(request, session)
         if caller is None:
             return to_sign_in()
+        if isinstance(caller, Response):
+            return caller
         return render(request, session, caller, None, 200)
 
 
@@ -71,6 +76,15 @@ def _int(raw: str, default: int = 0) -> int:
     return value if value <= console.MAX_ID else default
 
 
+def _text(fields: Fields, field: str, *, name: bool = False) -> str:
+    """A text field of the form, refused (naming it) when it holds what no text may
+    (:func:`digest.domain.text.text_problem`), judged on the value as sent."""
+    problem = text_problem((fields.get(field) or [""])[0], name=name)
+    if problem:
+        raise console.ManagementError(field, problem)
+    return first(fields, field)
+
+
 # -- topics --------------------------------------------------------------------------
 
 
@@ -99,7 +113,10 @@ async def add_topic(request: Request) -> Response:
 
     def do(session: Session, caller: Caller) -> str:
         row = console.create_topic(
-            session, first(fields, "slug"), first(fields, "name") or None, first(fields, "keywords")
+            session,
+            first(fields, "slug"),
+            _text(fields, "name", name=True) or None,
+            _text(fields, "keywords"),
         )
         return f"/admin/topics#topic-{row.slug}"
 
@@ -112,7 +129,10 @@ async def change_topic(request: Request, slug: str) -> Response:
 
     def do(session: Session, caller: Caller) -> str:
         row = console.update_topic(
-            session, slug, name=first(fields, "name"), keywords=first(fields, "keywords")
+            session,
+            slug,
+            name=_text(fields, "name", name=True),
+            keywords=_text(fields, "keywords"),
         )
         return f"/admin/topics#topic-{row.slug}"
 
@@ -155,7 +175,7 @@ async def add_feed(request: Request) -> Response:
 
     def do(session: Session, caller: Caller) -> str:
         row = console.create_feed(
-            session, first(fields, "url"), fields.get("topics", []), allow_private=allow_private
+            session, _text(fields, "url"), fields.get("topics", []), allow_private=allow_private
         )
         return f"/admin/feeds#feed-{row.id}"
 
@@ -222,7 +242,7 @@ def _suppressions(
 @router.get("/admin/suppressions")
 def suppressions(request: Request) -> Response:
     """Addresses never to be mailed, why, and since when."""
-    return _show(request, _suppressions)
+    return _show(request, _suppressions, personal=True)
 
 
 @router.post("/admin/suppressions")
@@ -235,7 +255,7 @@ async def add_suppression(request: Request) -> Response:
             first(fields, "email"),
             datetime.now(UTC),
             reason=first(fields, "reason", "manual"),
-            detail=first(fields, "detail") or None,
+            detail=_text(fields, "detail") or None,
         )
         return "/admin/suppressions"
 
@@ -285,7 +305,7 @@ def _deliveries(
 @router.get("/admin/deliveries")
 def deliveries(request: Request) -> Response:
     """Deliveries, newest first, filtered by status, with their last SMTP answer."""
-    return _show(request, _deliveries)
+    return _show(request, _deliveries, personal=True)
 
 
 @router.post("/admin/deliveries/retry")

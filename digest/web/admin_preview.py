@@ -21,10 +21,11 @@ from starlette.concurrency import run_in_threadpool
 
 from digest.domain.delivery import SENT, outcome
 from digest.domain.schedule import zone
+from digest.domain.text import text_problem
 from digest.embedded import sender_for
 from digest.services import console
 from digest.services.database import unit_of_work
-from digest.services.editorial.copies import send_test
+from digest.services.editorial.copies import may_send_test, send_test
 from digest.services.editorial.previewing import (
     Preview,
     PreviewError,
@@ -113,6 +114,10 @@ def target_of(fields: Fields) -> Target:
         if not raw_id.isdecimal() or int(raw_id) > console.MAX_ID:
             raise TargetError(f"subscriber: {raw_id!r} is not a subscriber id")
         subscriber = int(raw_id)
+    for raw in fields.get("topics", []):
+        problem = text_problem(raw)
+        if problem:  # checked before any query: PostgreSQL refuses a NUL in text
+            raise TargetError(f"topics: {problem}")
     topics = []
     for slug in dict.fromkeys(s.strip().lower() for s in fields.get("topics", []) if s.strip()):
         frequency = first(fields, f"frequency-{slug}", "daily")
@@ -307,6 +312,10 @@ def _test(request: Request, fields: Fields) -> Response:
             preview = build(session, request, target, explain=False)
         except (TargetError, PreviewError) as exc:
             return _page(request, session, caller, fields, error=str(exc), status=422)
+        try:
+            to_addr = may_send_test(session, caller.who, to_addr, datetime.now(UTC))
+        except PreviewError as exc:
+            return _page(request, session, caller, fields, error=f"to: {exc}", status=422)
     # The database is not held while the relay answers; a refusal re-reads it to show
     # the page again.
     settings = settings_of(request)

@@ -11,15 +11,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from digest.domain.text import text_problem
 from digest.embedded import sender_for
 from digest.services import console
 from digest.services.console import lookup
 from digest.services.database import unit_of_work
 from digest.services.readers import preferences
 from digest.services.readers.choices import Fields, FormErrors, choices_from_form, choices_of, first
-from digest.web.auth import Caller, signed_in
+from digest.web.auth import Caller
 from digest.web.forms import form_context, form_fields, form_values, topic_options
-from digest.web.guard import operator, to_sign_in
+from digest.web.guard import operator, personal_data
 from digest.web.pages import database, page, settings_of
 
 if TYPE_CHECKING:
@@ -35,9 +36,9 @@ def subscribers(
     """Find subscribers by a fragment of their address, by status and by topic."""
     url = database(request)
     with unit_of_work(url) as session:
-        caller = signed_in(request, session)
-        if caller is None:
-            return to_sign_in()
+        caller = personal_data(request, session)
+        if isinstance(caller, Response):
+            return caller
         error, status_code = None, 200
         try:
             found = console.list_subscribers(
@@ -99,9 +100,9 @@ def subscriber_page(request: Request, subscriber_id: int, notice: str = "") -> R
     articles and every SMTP attempt."""
     url = database(request)
     with unit_of_work(url) as session:
-        caller = signed_in(request, session)
-        if caller is None:
-            return to_sign_in()
+        caller = personal_data(request, session)
+        if isinstance(caller, Response):
+            return caller
         sub = lookup.subscriber_by_id(session, subscriber_id)
         if sub is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
@@ -132,13 +133,18 @@ def _change(request: Request, subscriber_id: int, fields: Fields) -> Response:
             try:
                 choices = choices_from_form(fields, known)
             except FormErrors as exc:
+                # The page lists the problems together: each says which field it is about.
+                errors = {field: f"{field}: {reason}" for field, reason in exc.errors.items()}
                 return _subscriber(
-                    request, session, caller, sub, status_code=422, fields=fields, errors=exc.errors
+                    request, session, caller, sub, status_code=422, fields=fields, errors=errors
                 )
             preferences.save(session, sub, choices, now)
             notice = "saved"
         elif action == "suppress":
             try:
+                problem = text_problem((fields.get("detail") or [""])[0])
+                if problem:
+                    raise console.ManagementError("detail", problem)
                 console.suppress_subscriber(session, sub.id, first(fields, "detail") or None, now)
             except console.ManagementError as exc:
                 session.rollback()

@@ -54,7 +54,7 @@ from digest.web.api_schemas import (
     TopicChangesIn,
     TopicIn,
 )
-from digest.web.api_support import ApiRoute, Editor, Operator, Reader, refusals
+from digest.web.api_support import ApiRoute, Editor, Operator, PersonalData, Reader, refusals
 from digest.web.pages import database, settings_of
 
 router = APIRouter(prefix="/api", tags=["api"], route_class=ApiRoute)
@@ -92,10 +92,10 @@ def _changes(body: SubscriberIn | SubscriberChangesIn) -> manage.SubscriberChang
 # -- subscribers --------------------------------------------------------------------
 
 
-@router.get("/subscribers", response_model=Page[SubscriberRow], responses=refusals())
+@router.get("/subscribers", response_model=Page[SubscriberRow], responses=refusals(403))
 def list_subscribers(
     request: Request,
-    _: Reader,
+    _: PersonalData,
     fragment: Annotated[str, Query(max_length=320, pattern=NO_NUL)] = "",
     status: SubscriberStatus | None = None,
     topic: TopicFilter = None,
@@ -129,9 +129,9 @@ def create_subscriber(request: Request, _: Operator, body: SubscriberIn) -> Subs
 
 
 @router.get(
-    "/subscribers/{subscriber_id}", response_model=SubscriberDetail, responses=refusals(404)
+    "/subscribers/{subscriber_id}", response_model=SubscriberDetail, responses=refusals(403, 404)
 )
-def get_subscriber(request: Request, _: Reader, subscriber_id: PathId) -> SubscriberDetail:
+def get_subscriber(request: Request, _: PersonalData, subscriber_id: PathId) -> SubscriberDetail:
     """One subscriber: profile, topics, consent records and every digest with its
     delivery attempts."""
     with unit_of_work(database(request)) as session:
@@ -300,9 +300,9 @@ def push_articles(request: Request, _: Operator, body: ArticlesIn) -> object:
 # -- suppressions ---------------------------------------------------------------------
 
 
-@router.get("/suppressions", response_model=Page[SuppressionOut], responses=refusals())
+@router.get("/suppressions", response_model=Page[SuppressionOut], responses=refusals(403))
 def list_suppressions(
-    request: Request, _: Reader, after: After = 0, limit: PageSize = DEFAULT_LIMIT
+    request: Request, _: PersonalData, after: After = 0, limit: PageSize = DEFAULT_LIMIT
 ) -> object:
     """Addresses never to be mailed, in id order."""
     with unit_of_work(database(request)) as session:
@@ -334,10 +334,10 @@ def remove_suppression(request: Request, _: Operator, suppression_id: PathId) ->
 # -- deliveries -----------------------------------------------------------------------
 
 
-@router.get("/deliveries", response_model=Page[DeliveryOut], responses=refusals())
+@router.get("/deliveries", response_model=Page[DeliveryOut], responses=refusals(403))
 def list_deliveries(
     request: Request,
-    _: Reader,
+    _: PersonalData,
     status: DeliveryStatus | None = None,
     before: Before = None,
     limit: PageSize = DEFAULT_LIMIT,

@@ -48,6 +48,14 @@ def operator(caller: Annotated[Caller, Depends(reader)]) -> Caller:
     return caller
 
 
+def personal_data(caller: Annotated[Caller, Depends(reader)]) -> Caller:
+    """A caller who may read readers' personal data: operators (403 for editors,
+    who preview and pin without it)."""
+    if not caller.may_change:
+        raise HTTPException(403, f"the {caller.role} role cannot read readers' personal data")
+    return caller
+
+
 def editor(caller: Annotated[Caller, Depends(reader)]) -> Caller:
     """A caller whose role may pin and hold articles: editors and operators alike,
     since editorial control is the editors' job (403 for any other role)."""
@@ -58,11 +66,12 @@ def editor(caller: Annotated[Caller, Depends(reader)]) -> Caller:
 
 Reader = Annotated[Caller, Depends(reader)]
 Operator = Annotated[Caller, Depends(operator)]
+PersonalData = Annotated[Caller, Depends(personal_data)]
 Editor = Annotated[Caller, Depends(editor)]
 
 _REFUSALS: dict[int, dict[str, Any]] = {
     401: {"model": Problem, "description": "No valid API key or admin session."},
-    403: {"model": Problem, "description": "The caller's role may not change data."},
+    403: {"model": Problem, "description": "The caller's role may not do this."},
     404: {"model": Problem, "description": "No such thing."},
     409: {"model": Problem, "description": "It clashes with what is stored."},
 }

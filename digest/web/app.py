@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,16 +14,20 @@ from digest import __version__
 from digest.config import Settings, get_settings
 from digest.services.database import ping
 from digest.web.admin import router as admin_router
+from digest.web.admin_accounts import router as admin_accounts_router
 from digest.web.admin_articles import router as admin_articles_router
 from digest.web.admin_data import router as admin_data_router
 from digest.web.admin_lists import router as admin_lists_router
 from digest.web.admin_preview import router as admin_preview_router
 from digest.web.admin_subscribers import router as admin_subscribers_router
 from digest.web.api import router as api_router
+from digest.web.headers import DefaultHeaders
 from digest.web.limits import BodyLimit
 from digest.web.metrics import router as metrics_router
 from digest.web.public import router as public_router
 from digest.web.subscribe import router as subscribe_router
+
+log = logging.getLogger(__name__)
 
 # Beside this module, so an installed copy serves the files it was built with.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -41,9 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     app.add_middleware(BodyLimit)
+    https = app.state.settings.base_url.startswith("https://")
+    app.add_middleware(DefaultHeaders, https=https)
     app.include_router(public_router)
     app.include_router(subscribe_router)
     app.include_router(admin_router)
+    app.include_router(admin_accounts_router)
     app.include_router(admin_data_router)
     app.include_router(admin_lists_router)
     app.include_router(admin_subscribers_router)
@@ -59,8 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         current: Settings = request.app.state.settings
         try:
             ping(current.database_url)
-        except Exception as exc:  # any database failure makes the service unhealthy
-            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
+        except Exception:  # any database failure makes the service unhealthy
+            # The driver's message names hosts, ports and databases: it goes to the
+            # log, not to whoever asks.
+            log.exception("health check: the database cannot be reached")
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse(
             {"status": "ok", "database": "ok", "time": datetime.now(UTC).isoformat()}
         )

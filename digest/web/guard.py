@@ -1,6 +1,8 @@
 """Who may see and change the console's pages: every page needs a signed-in admin,
 every form a CSRF token, and every change the operator role, except pinning and
-holding articles, which is the editors' job as much as the operators'."""
+holding articles, which is the editors' job as much as the operators'. Readers'
+personal data (the subscriber list, consent records, suppressions, deliveries) is
+the operators' alone: editors preview and send test copies without it."""
 
 from __future__ import annotations
 
@@ -17,6 +19,26 @@ from digest.web.pages import page
 
 def to_sign_in() -> RedirectResponse:
     return RedirectResponse("/admin/sign-in", status_code=303)
+
+
+PERSONAL_DATA = "cannot see readers' personal data (subscribers, consent, suppressions, deliveries)"
+
+
+ACCOUNTS = "cannot see or change admin accounts and API keys"
+
+
+def personal_data(
+    request: Request, session: Session, refused: str = PERSONAL_DATA
+) -> Caller | Response:
+    """The signed-in operator reading a page of readers' personal data (or another
+    page for operators only), or the page refusing it: sign-in for nobody, 403 for an
+    editor, saying what the role ``refused``."""
+    caller = signed_in(request, session)
+    if caller is None:
+        return to_sign_in()
+    if not caller.may_change:
+        return page(request, "forbidden.html", status_code=403, role=caller.role, refused=refused)
+    return caller
 
 
 def operator(request: Request, session: Session, fields: Fields) -> Caller | Response:

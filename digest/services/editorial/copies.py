@@ -1,12 +1,16 @@
 """Test copies: an editor's preview sent to the editor's own address, marked [TEST],
 with links that lead nowhere (the reader's signed links stay with the reader) and no
-list headers. Nothing is stored: no delivery, no attempt, no sent-ledger row."""
+list headers. Nothing is stored about the copy itself: no delivery, no attempt, no
+sent-ledger row; only a count per editor, since test copies may go to any address and
+must not become a way to mail strangers, and never to a suppressed address."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from digest.config import Settings
 from digest.domain.delivery import Reply
@@ -14,11 +18,36 @@ from digest.mail.dkim import signed
 from digest.mail.message import make_message_id
 from digest.mail.sender import Sender
 from digest.rendering import render_digest
+from digest.services import limits
 from digest.services.editorial.previewing import Preview, PreviewError
 from digest.services.readers.subscribers import SubscriberError, normalise_email
+from digest.services.readers.suppressing import suppression_of
 from digest.services.sending.composing import message_of, sample_recipient
 
 log = logging.getLogger(__name__)
+
+TEST_COPIES = 20  # per editor in TEST_COPY_WINDOW
+TEST_COPY_WINDOW = timedelta(hours=1)
+
+
+def may_send_test(session: Session, editor: str, to_addr: str, now: datetime) -> str:
+    """The address a test copy from ``editor`` may go to (``to_addr`` normalised), and
+    one more copy counted against the editor; raises PreviewError for an address that
+    is not valid or is suppressed, and when the editor has sent TEST_COPIES in the last
+    hour."""
+    try:
+        address = normalise_email(to_addr)
+    except SubscriberError as exc:
+        raise PreviewError(str(exc)) from None
+    if suppression_of(session, address) is not None:
+        raise PreviewError(f"{address} is on the suppression list; nothing is sent to it")
+    key = limits.limit_key("test-copy", editor.strip().lower())
+    if not limits.take(session, key, TEST_COPIES, now, TEST_COPY_WINDOW):
+        raise PreviewError(
+            f"{TEST_COPIES} test copies in the last hour is the limit for one editor; "
+            "try again later"
+        )
+    return address
 
 
 def test_copy(preview: Preview, settings: Settings, to_addr: str, now: datetime) -> bytes:

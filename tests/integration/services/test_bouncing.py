@@ -447,9 +447,9 @@ def test_events_show_on_the_subscriber_page_in_the_api_and_go_when_erased(  # ty
     take(verp, full, envelope_to=to)
     ana_id = subscriber(verp, "ana@example.org").id
 
-    admin(verp.database_url, "ed@example.org", "editor")
+    admin(verp.database_url, "ops@example.org", "operator")
     client = browser(verp)
-    sign_in(client, "ed@example.org")
+    sign_in(client, "ops@example.org")
     page = client.get(f"/admin/subscribers/{ana_id}").text
     assert 'id="bounce-events"' in page
     assert "552 5.2.2 Mailbox full, try later" in page
@@ -457,7 +457,7 @@ def test_events_show_on_the_subscriber_page_in_the_api_and_go_when_erased(  # ty
     assert "verp · import" in page
     assert "soft bounce 2026-03-17" in page  # on the digest it was about
 
-    key = api_key(verp.database_url, "editor")
+    key = api_key(verp.database_url, "operator")
     detail = client.get(
         f"/api/subscribers/{ana_id}", headers={"Authorization": f"Bearer {key}"}
     ).json()

@@ -194,17 +194,20 @@ def test_operators_retry_selected_deliveries_then_all_failed_ones(
     assert "No delivery is failed" in client.get("/admin/deliveries?status=failed").text
 
 
-def test_editors_see_the_lists_but_every_change_is_refused(
+def test_editors_see_topics_and_feeds_but_every_change_is_refused(
     world, mail_settings, smtp_server, db_url
 ) -> None:  # type: ignore[no-untyped-def]
     ids = failed_deliveries(world, mail_settings, smtp_server, db_url, 1)
     admin(db_url, "ed@example.org", "editor")
     editor = browser(mail_settings)
     sign_in(editor, "ed@example.org")
-    for path in ("/admin/topics", "/admin/feeds", "/admin/suppressions", "/admin/deliveries"):
+    for path in ("/admin/topics", "/admin/feeds"):
         page = editor.get(path)
         assert page.status_code == 200, path
         assert 'method="post"' not in page.text.split("</nav>", 1)[1], path
+    # Suppressions and deliveries name readers: they are the operators' alone.
+    for path in ("/admin/suppressions", "/admin/deliveries"):
+        assert editor.get(path).status_code == 403, path
     for path, data in (
         ("/admin/topics", {"slug": "x"}),
         ("/admin/topics/tech", {"name": "X"}),

@@ -59,7 +59,12 @@ def test_an_editor_sees_the_email_its_reasons_and_checks(  # type: ignore[no-unt
 ) -> None:
     sub = reader(world)
     client = editor_client(mail_settings, db_url)
-    profile = client.get(f"/admin/subscribers/{sub}")
+    # An operator reaches it from the subscriber's page; an editor, who does not see
+    # that page, by searching on the preview page.
+    admin(db_url, "ops@example.org", "operator")
+    ops = browser(mail_settings)
+    sign_in(ops, "ops@example.org")
+    profile = ops.get(f"/admin/subscribers/{sub}")
     assert f'href="/admin/preview?subscriber={sub}"' in profile.text
     found = client.get("/admin/preview", params={"q": "ana@"})
     assert f'href="/admin/preview?subscriber={sub}"' in found.text
