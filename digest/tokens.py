@@ -2,9 +2,11 @@
 
 Unsubscribe and preferences links must keep working for as long as the email sits in
 an inbox (RFC 8058 clients call them much later), so they carry no expiry. They name
-the subscriber by id together with a stamp of when the subscriber row was created, so
-a link from an erased reader never opens the row of someone who later got the same
-id. A confirmation link names one subscribe request and expires.
+the subscriber by id together with a stamp of when the subscriber row was created and
+of how many times the reader replaced their links, so a link from an erased reader
+never opens the row of someone who later got the same id, and a reader who replaces
+their links ends every older one. A confirmation link names one subscribe request and
+expires.
 
 No token holds an email address; each is bound to its purpose by the salt.
 """
@@ -36,6 +38,13 @@ def _salt(purpose: str) -> str:
 def stamp_of(created_at: datetime) -> int:
     """Microseconds since 1970 of a subscriber's creation: part of their tokens."""
     return (created_at - _EPOCH) // timedelta(microseconds=1)
+
+
+def link_stamp(created_at: datetime, link_epoch: int) -> int:
+    """The stamp a subscriber's links carry: their creation time, moved on by one
+    microsecond each time they replaced their links (links made before any
+    replacement keep working)."""
+    return stamp_of(created_at) + link_epoch
 
 
 def make_token(secret: str, purpose: str, subscriber_id: int, stamp: int) -> str:

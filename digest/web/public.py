@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,16 @@ if TYPE_CHECKING:
     from digest.db.models import Subscriber
 
 router = APIRouter()
+
+# Notices a preferences page shows when a form's answer redirected to it.
+AFTER_REDIRECT = frozenset({"links_replaced"})
+
+
+def masked(email: str) -> str:
+    """``a•••@example.org``: enough for a reader to recognise their address on a page
+    anyone holding the link can open, not enough to learn it."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
 
 
 def _invalid(request: Request) -> HTMLResponse:
@@ -47,28 +57,26 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
         if sub is None:
             return _invalid(request)
         return page(
-            request, "unsubscribe.html", email=sub.email, already=sub.status == "unsubscribed"
+            request,
+            "unsubscribe.html",
+            email=masked(sub.email),
+            already=sub.status == "unsubscribed",
         )
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
     """Unsubscribe (RFC 8058 one-click): no cookie or CSRF token, 200 and no redirect.
-    Repeating it changes nothing."""
-    settings = settings_of(request)
+    Repeating it changes nothing. The answer names nothing about the reader: the
+    unsubscribe link also travels in the List-Unsubscribe header, and must not open
+    the preferences page (the reader's data, its download and its erasure)."""
     url = database(request)
     with unit_of_work(url) as session:
         sub = _subscriber(session, request, "unsubscribe", token)
         if sub is None:
             return _invalid(request)
         unsubscribe(session, sub.id, datetime.now(UTC))
-        return page(
-            request,
-            "unsubscribed.html",
-            email=sub.email,
-            preferences_url=link_for(settings, "preferences", sub),
-            unsubscribe_url=link_for(settings, "unsubscribe", sub),
-        )
+        return page(request, "unsubscribed.html", undo_url=f"/unsubscribe/{token}/undo")
 
 
 @router.post("/unsubscribe/{token}/undo", response_class=HTMLResponse, include_in_schema=False)
@@ -86,9 +94,8 @@ def _undo(request: Request, token: str, fields: Fields) -> HTMLResponse:
         if sub is None:
             return _invalid(request)
         back = resubscribe(session, sub, datetime.now(UTC))
-        return _preferences(
-            request, session, sub, notice="resubscribed" if back else "not_resubscribed"
-        )
+        # As little as the unsubscribe answer: the preferences link stays in the emails.
+        return page(request, "resubscribed.html", back=back)
 
 
 # -- preferences ------------------------------------------------------------------
@@ -130,13 +137,14 @@ def _preferences(
 
 
 @router.get("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
-def preferences_page(request: Request, token: str) -> HTMLResponse:
+def preferences_page(request: Request, token: str, notice: str = "") -> HTMLResponse:
     url = database(request)
     with unit_of_work(url) as session:
         sub = _subscriber(session, request, "preferences", token)
         if sub is None:
             return _invalid(request)
-        return _preferences(request, session, sub)
+        shown = notice if notice in AFTER_REDIRECT else None
+        return _preferences(request, session, sub, notice=shown)
 
 
 @router.get("/preferences/{token}/data", include_in_schema=False)
@@ -159,13 +167,13 @@ def preferences_data(request: Request, token: str) -> Response:
     )
 
 
-@router.post("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def preferences_submit(request: Request, token: str) -> HTMLResponse:
+@router.post("/preferences/{token}", include_in_schema=False)
+async def preferences_submit(request: Request, token: str) -> Response:
     fields = await form_fields(request)
     return await run_in_threadpool(_change, request, token, fields)
 
 
-def _change(request: Request, token: str, fields: Fields) -> HTMLResponse:
+def _change(request: Request, token: str, fields: Fields) -> Response:
     url = database(request)
     if not csrf_ok(request, fields):
         return page(request, "form_expired.html", status_code=403)
@@ -199,6 +207,11 @@ def _change(request: Request, token: str, fields: Fields) -> HTMLResponse:
             return _preferences(
                 request, session, sub, notice="resubscribed" if back else "not_resubscribed"
             )
+        if action == "replace_links":
+            preferences.replace_links(sub)
+            session.flush()
+            new_page = link_for(settings_of(request), "preferences", sub)
+            return RedirectResponse(f"{new_page}?notice=links_replaced", status_code=303)
         if action == "delete":
             if first(fields, "confirm_delete") != "yes":
                 errors = {"confirm_delete": "tick the box to confirm that everything goes"}

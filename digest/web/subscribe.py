@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from digest.config import secret_key
-from digest.domain.consent import CONSENT_WORDING, CURRENT_WORDING
+from digest.domain.consent import CONSENT_WORDING, CURRENT_WORDING, consent_page
 from digest.embedded import sender_for
 from digest.services.database import unit_of_work
 from digest.services.readers import signup
@@ -44,12 +44,20 @@ def _form(
         topics=topics,
         values=form_values(None, fields),
         errors=extra.pop("errors", {}),
-        source=first(fields, "source") if fields else str(request.url),
+        source=_source(request, fields),
         wording=CONSENT_WORDING[CURRENT_WORDING],
         honeypot=HONEYPOT,
         **form_context(),
         **extra,
     )
+
+
+def _source(request: Request, fields: Fields | None) -> str:
+    """The page the form was on, as the consent record keeps it: from the server's
+    own base URL, or a page of the same site that a form's ``source`` field names;
+    never the request's Host header."""
+    claimed = (fields.get("source") or [""])[0] if fields else None
+    return consent_page(settings_of(request).base_url, claimed)
 
 
 def _too_many(request: Request) -> HTMLResponse:
@@ -106,7 +114,7 @@ def _subscribe(request: Request, fields: Fields, background: BackgroundTasks) ->
     origin = signup.Origin(
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
-        page=first(fields, "source") or str(request.url),
+        page=_source(request, fields),
     )
     with unit_of_work(url) as session:
         result = signup.request_subscription(session, email, choices, origin, settings, now)
@@ -142,7 +150,12 @@ def _confirm_page(request: Request, state: signup.Confirmed, done: bool) -> HTML
         return page(request, "cannot_subscribe.html", status_code=409)
     sub = state.subscriber
     assert sub is not None
-    if done or state.state is signup.ConfirmState.ALREADY:
+    if state.state is signup.ConfirmState.ALREADY:
+        # A confirmation link opened again (it works for days, and may have been
+        # forwarded) says so and no more: the preferences link was shown once, to
+        # whoever confirmed, and every digest carries it.
+        return page(request, "confirmed_before.html")
+    if done:
         return page(
             request,
             "confirmed.html",

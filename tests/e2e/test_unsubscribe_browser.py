@@ -45,7 +45,7 @@ def test_unsubscribe_in_a_browser(world, settings, db_url, tmp_path) -> None:  #
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
             page.goto(f"{base}/unsubscribe/{token}")
-            assert "reader@example.org" in page.inner_text("body")
+            assert "r•••@example.org" in page.inner_text("body")
             page.screenshot(path=str(SCREENSHOTS / "unsubscribe-confirm.png"), full_page=True)
             with unit_of_work(db_url) as s:
                 assert s.scalars(select(Subscriber.status)).one() == "active"

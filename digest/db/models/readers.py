@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from digest.db.models.base import Base, UTCDateTime, utcnow
@@ -32,6 +32,8 @@ class Subscriber(Base):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Planning makes no digest before this (the reader paused their digests).
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised when the reader replaces their links: every older link stops working.
+    link_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", lazy="selectin"

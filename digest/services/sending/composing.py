@@ -17,7 +17,7 @@ from digest.domain.content import ArticleView, DigestContent, Recipient, Section
 from digest.domain.delivery import DELIVERY_HEADER
 from digest.mail.message import build_message, feedback_id
 from digest.rendering import RenderedEmail
-from digest.tokens import make_token, stamp_of
+from digest.tokens import link_stamp, make_token
 
 
 def article_view(article: Article) -> ArticleView:
@@ -56,7 +56,8 @@ def names_of(topics: Iterable[str]) -> str:
 
 def link_for(settings: Settings, purpose: str, sub: Subscriber) -> str:
     """The subscriber's signed unsubscribe or preferences link."""
-    token = make_token(secret_key(settings), purpose, sub.id, stamp_of(sub.created_at))
+    stamp = link_stamp(sub.created_at, sub.link_epoch or 0)
+    token = make_token(secret_key(settings), purpose, sub.id, stamp)
     return f"{settings.base_url}/{purpose}/{token}"
 
 
