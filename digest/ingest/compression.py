@@ -21,36 +21,52 @@ _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate":
 
 class Inflater:
     """Decodes one gzip or deflate body into a buffer that stops growing one byte past
-    ``limit``."""
+    ``limit``. A gzip body may hold several members, decoded one after another; a
+    deflate body may come with or without its zlib header."""
 
     def __init__(self, encoding: str, url: str, limit: int) -> None:
         self.encoding = encoding
         self._url = url
         self._limit = limit
         self._zlib = zlib.decompressobj(_WBITS[encoding])
-        self._started = False
+        # deflate: the first bytes, kept until there are two to tell the header by.
+        self._head: bytes | None = b"" if encoding == "deflate" else None
 
     def feed(self, data: bytes, into: bytearray) -> None:
         """Decode ``data`` onto the end of ``into``, stopping once ``into`` holds more
         than the limit (the caller refuses the feed then)."""
-        while not self._zlib.eof and len(into) <= self._limit:
+        if self._head is not None:
+            self._head += data
+            if len(self._head) < 2:
+                return
+            data, self._head = self._head, None
+            if not _zlib_header(data):
+                # Some servers send raw deflate data, without the zlib header.
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        while len(into) <= self._limit:
+            if self._zlib.eof:
+                rest = self._zlib.unused_data + data
+                if self.encoding == "deflate" or not rest.strip(b"\0"):
+                    return  # the end (padding after the last gzip member is ignored)
+                self._zlib = zlib.decompressobj(_WBITS[self.encoding])  # the next member
+                data = rest
             room = min(self._limit + 1 - len(into), STEP)
             try:
                 out = self._zlib.decompress(data, room)
             except zlib.error as exc:
-                if self.encoding == "deflate" and not self._started:
-                    # Some servers send raw deflate data, without the zlib header.
-                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                    self._started = True
-                    continue
                 raise IngestError(
                     f"feed {self._url} is not valid {self.encoding} data: {exc}"
                 ) from None
-            self._started = True
             into += out
             data = self._zlib.unconsumed_tail
-            if not data and len(out) < room:
+            if not data and len(out) < room and not self._zlib.eof:
                 return  # all of data read, and all it decodes to given
+
+
+def _zlib_header(data: bytes) -> bool:
+    """Whether ``data`` starts with a zlib header (RFC 1950: deflate, and a check
+    that makes the first two bytes a multiple of 31)."""
+    return data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
 def inflater_for(content_encoding: str, url: str, limit: int) -> Inflater | None:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from digest.services.console import admins
 from digest.services.database import unit_of_work
 from digest.services.readers.choices import Fields, first
+from digest.services.readers.subscribers import SubscriberError, normalise_email
 from digest.web.auth import Caller
 from digest.web.forms import form_fields
 from digest.web.guard import ACCOUNTS, operator, personal_data
@@ -26,6 +27,14 @@ NOTICES = {
     "enabled": "Enabled: they can sign in again.",
     "revoked": "Revoked: the key no longer works.",
 }
+
+
+def _same_address(typed: str, own: str) -> bool:
+    """Whether ``typed`` is ``own`` however it is spelled (case, width forms)."""
+    try:
+        return normalise_email(typed) == own
+    except SubscriberError:
+        return False
 
 
 def _accounts(
@@ -77,7 +86,7 @@ def _change(request: Request, fields: Fields) -> Response:
         try:
             if action in ("disable", "enable"):
                 email = first(fields, "email")[:320]
-                if action == "disable" and email.strip().lower() == caller.who.lower():
+                if action == "disable" and _same_address(email, caller.who):
                     raise admins.AdminError(
                         "email: you cannot disable your own account; another operator can"
                     )

@@ -23,7 +23,7 @@ from digest.services.console import importing
 from digest.services.console.csvfiles import problem_csv
 from digest.services.database import unit_of_work
 from digest.web.auth import signed_in
-from digest.web.guard import operator, to_sign_in
+from digest.web.guard import operator, personal_data, to_sign_in
 from digest.web.pages import database, page, settings_of
 
 router = APIRouter(include_in_schema=False)
@@ -41,9 +41,9 @@ def imports(request: Request) -> Response:
     """The upload form and the latest imports with their totals."""
     url = database(request)
     with unit_of_work(url) as session:
-        caller = signed_in(request, session)
-        if caller is None:
-            return to_sign_in()
+        caller = personal_data(request, session)
+        if isinstance(caller, Response):
+            return caller
         jobs = importing.latest_jobs(session)
     return page(request, "admin_imports.html", caller=caller, jobs=jobs, error=None)
 
@@ -124,9 +124,10 @@ def import_job(request: Request, job_id: int) -> Response:
     second, no script needed), then its totals and the report of refused rows."""
     url = database(request)
     with unit_of_work(url) as session:
-        caller = signed_in(request, session)
-        if caller is None:
-            return to_sign_in()
+        # Refused rows quote readers' addresses: operators only.
+        caller = personal_data(request, session)
+        if isinstance(caller, Response):
+            return caller
         job = importing.job_of(session, job_id)
         if job is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
@@ -139,9 +140,9 @@ def import_problems(request: Request, job_id: int) -> Response:
     """Every refused row of an import as CSV: row, column, reason."""
     url = database(request)
     with unit_of_work(url) as session:
-        caller = signed_in(request, session)
-        if caller is None:
-            return to_sign_in()
+        caller = personal_data(request, session)
+        if isinstance(caller, Response):
+            return caller
         if importing.job_of(session, job_id) is None:
             return page(request, "admin_not_found.html", status_code=404, caller=caller)
 
@@ -157,11 +158,9 @@ def export(request: Request) -> Response:
     """The whole list as CSV (operators only: it is every reader's address)."""
     url = database(request)
     with unit_of_work(url) as session:
-        caller = signed_in(request, session)
-        if caller is None:
-            return to_sign_in()
-        if not caller.may_change:
-            return page(request, "forbidden.html", status_code=403, role=caller.role)
+        caller = personal_data(request, session)
+        if isinstance(caller, Response):
+            return caller
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         importing.export_lines(url),

@@ -24,6 +24,7 @@ from digest.domain.schedule import zone
 from digest.domain.text import text_problem
 from digest.embedded import sender_for
 from digest.services import console
+from digest.services.console import lookup
 from digest.services.database import unit_of_work
 from digest.services.editorial.copies import may_send_test, send_test
 from digest.services.editorial.previewing import (
@@ -34,6 +35,7 @@ from digest.services.editorial.previewing import (
 )
 from digest.services.editorial.reasons import when
 from digest.services.readers.choices import FREQUENCIES, Fields, first
+from digest.services.readers.subscribers import SubscriberError, normalise_email
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import csrf_ok, form_fields, topic_options
 from digest.web.guard import to_sign_in
@@ -152,6 +154,17 @@ def _choice(value: str, allowed: tuple[str, ...]) -> str:
     return value if value in allowed else allowed[0]
 
 
+def _exact_match(session: Session, q: str) -> list[lookup.SubscriberRow]:
+    try:
+        address = normalise_email(q)
+    except SubscriberError:
+        return []
+    sub = lookup.subscriber_by_email(session, address)
+    if sub is None:
+        return []
+    return [lookup.SubscriberRow(sub.id, sub.email, sub.name, sub.status, sub.created_at)]
+
+
 def _page(
     request: Request,
     session: Session,
@@ -168,11 +181,15 @@ def _page(
     matches = []
     preview = None
     target = None
-    if q:
+    if q and caller.may_change:
         try:
             matches = console.list_subscribers(session, fragment=q, limit=20).items
         except console.ManagementError as exc:
             error, status = str(exc), 422
+    elif q:
+        # An editor names the reader by their whole address: searching by a piece of
+        # one would list readers, which is an operator's view.
+        matches = _exact_match(session, q)
     if error is None:
         try:
             target = target_of(fields)

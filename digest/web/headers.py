@@ -1,6 +1,6 @@
-"""Headers every response carries unless it chose its own: nothing is stored by a
-browser or a shared cache but the static files, and an https site tells browsers to
-come back over https only (HSTS)."""
+"""Headers every response carries unless it chose its own, errors included: nothing
+is stored by a browser or a shared cache but the static files, and an https site tells
+browsers to come back over https only (HSTS)."""
 
 from __future__ import annotations
 
@@ -35,4 +35,25 @@ class DefaultHeaders:
                     headers["Strict-Transport-Security"] = HSTS
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await with_headers(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            # An error the app did not answer: the same 500 the server would send,
+            # with these headers too; the error goes on up to be logged.
+            if not started:
+                await tracked(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                    }
+                )
+                await tracked({"type": "http.response.body", "body": b"Internal Server Error"})
+            raise

@@ -76,7 +76,8 @@ def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
         if sub is None:
             return _invalid(request)
         unsubscribe(session, sub.id, datetime.now(UTC))
-        return page(request, "unsubscribed.html", undo_url=f"/unsubscribe/{token}/undo")
+        undo = f"{settings_of(request).base_url}/unsubscribe/{token}/undo"
+        return page(request, "unsubscribed.html", undo_url=undo)
 
 
 @router.post("/unsubscribe/{token}/undo", response_class=HTMLResponse, include_in_schema=False)

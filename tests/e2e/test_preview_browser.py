@@ -47,7 +47,7 @@ def test_an_editor_previews_a_digest_and_sends_a_test_copy(  # type: ignore[no-u
             page.wait_for_selector("#sending-state")
 
             page.get_by_role("link", name="Preview").click()
-            page.get_by_label("Address contains").fill("marta")
+            page.get_by_label("The reader's address").fill("Marta.Silva@example.net")
             page.get_by_role("button", name="Find").click()
             page.get_by_role("link", name="marta.silva@example.net").click()
             page.wait_for_selector("#email-frame")

@@ -1,5 +1,6 @@
 """``digest web`` does not let a client hold connections: headers must arrive within a
-deadline, and connections past the cap are answered 503 at once."""
+deadline, a body at a least pace, and connections past the cap are answered 503 at
+once."""
 
 from __future__ import annotations
 
@@ -51,6 +52,19 @@ def test_headers_have_a_deadline_and_connections_a_cap(db_url, tmp_path) -> None
             answer, waited = _answer_within(slow, 10, trickle=True)
         assert answer.startswith(b"HTTP/1.1 408"), answer
         assert waited < 5, waited
+
+        # So is a body that comes a byte at a time, once its headers are in.
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            slow.sendall(
+                b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 200\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n\r\nemail="
+            )
+            answer, waited = _answer_within(slow, 10, trickle=True)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert waited < 5, waited
+        # A whole body sent at once is answered by the app.
+        posted = httpx.post(f"{base}/subscribe", data={"email": "x" * 3000})
+        assert posted.status_code != 408
 
         # Silent connections up to the cap are held (until their deadline); one more
         # is answered 503 at once.

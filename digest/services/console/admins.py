@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import AdminUser, ApiKey
+from digest.domain.text import text_problem
 from digest.services import limits
 from digest.services.readers.subscribers import SubscriberError, normalise_email
 
@@ -209,11 +210,20 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _key_name(name: str) -> str:
+    """A key's name on one line; AdminError for one the text rule refuses."""
+    name = " ".join(name.split())
+    problem = text_problem(name, name=True)
+    if problem:
+        raise AdminError(f"name {problem}")
+    return name
+
+
 def create_api_key(session: Session, name: str, role: str, now: datetime) -> str:
     """A new key for ``role``; the key itself is returned once and never stored."""
     if role not in ROLES:
         raise AdminError(f"role must be operator or editor (got {role!r})")
-    name = " ".join(name.split())
+    name = _key_name(name)
     if not name:
         raise AdminError("name is empty: say what the key is for")
     key = "dgk_" + secrets.token_urlsafe(32)
@@ -246,7 +256,7 @@ def list_api_keys(session: Session) -> list[KeyRow]:
 def revoke_api_keys(session: Session, name: str, now: datetime) -> int:
     """Revoke every unrevoked key named ``name``; how many were; AdminError when no key
     has that name."""
-    name = " ".join(name.split())
+    name = _key_name(name)
     keys = list(session.scalars(select(ApiKey).where(ApiKey.name == name)))
     if not keys:
         raise AdminError(f"no API key named {name!r}: 'digest admin api-key list' shows them")

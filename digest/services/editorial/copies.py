@@ -32,21 +32,23 @@ TEST_COPY_WINDOW = timedelta(hours=1)
 
 def may_send_test(session: Session, editor: str, to_addr: str, now: datetime) -> str:
     """The address a test copy from ``editor`` may go to (``to_addr`` normalised), and
-    one more copy counted against the editor; raises PreviewError for an address that
-    is not valid or is suppressed, and when the editor has sent TEST_COPIES in the last
-    hour."""
+    one more attempt counted against the editor; raises PreviewError for an address
+    that is not valid or is suppressed, and when the editor has made TEST_COPIES
+    attempts in the last hour."""
     try:
         address = normalise_email(to_addr)
     except SubscriberError as exc:
         raise PreviewError(str(exc)) from None
-    if suppression_of(session, address) is not None:
-        raise PreviewError(f"{address} is on the suppression list; nothing is sent to it")
+    # Counted first, refusals too: otherwise the refusal below would tell an editor,
+    # without limit, which addresses are on the suppression list.
     key = limits.limit_key("test-copy", editor.strip().lower())
     if not limits.take(session, key, TEST_COPIES, now, TEST_COPY_WINDOW):
         raise PreviewError(
             f"{TEST_COPIES} test copies in the last hour is the limit for one editor; "
             "try again later"
         )
+    if suppression_of(session, address) is not None:
+        raise PreviewError(f"{address} is on the suppression list; nothing is sent to it")
     return address
 
 

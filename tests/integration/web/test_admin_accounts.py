@@ -41,8 +41,9 @@ def test_an_operator_disables_and_enables_an_admin(mail_settings, db_url) -> Non
     assert sign_in(ed, "ed@example.org").status_code == 303
 
     # Not oneself (which could leave nobody to undo it), and not someone unknown.
-    itself = _post(ops, action="disable", email="OPS@example.org")
-    assert itself.status_code == 422 and "cannot disable your own account" in itself.text
+    for spelling in ("OPS@example.org", "ops@ｅxample.org"):  # the second: a full-width e
+        itself = _post(ops, action="disable", email=spelling)
+        assert itself.status_code == 422 and "cannot disable your own account" in itself.text
     unknown = _post(ops, action="disable", email="nobody@example.org")
     assert unknown.status_code == 422 and "no admin with the address" in unknown.text
     assert ops.get("/admin", follow_redirects=False).status_code == 200
@@ -69,6 +70,9 @@ def test_an_operator_creates_and_revokes_api_keys(mail_settings, db_url) -> None
     assert "revoked" in ops.get("/admin/accounts").text
     missing = _post(ops, action="revoke", name="no such key")
     assert missing.status_code == 422 and "no API key named" in missing.text
+    for action in ("create_key", "revoke"):  # never a 500 (PostgreSQL stores no NUL)
+        bad = _post(ops, action=action, name="cms\x00key", role="editor")
+        assert bad.status_code == 422 and "name must not contain control characters" in bad.text
 
 
 def test_editors_cannot_see_or_change_accounts(mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]

@@ -4,12 +4,16 @@ console; editors still preview any subscriber's next digest."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
+from digest.services.readers.suppressing import suppress
 from tests.integration.web.helpers import browser, subscribe
 from tests.integration.web.test_admin_access import admin, api_key, sign_in
+from tests.integration.web.test_admin_data import finished, upload
 
 PERSONAL_API = ("/api/subscribers", "/api/suppressions", "/api/deliveries")
 PERSONAL_PAGES = ("/admin/subscribers", "/admin/suppressions", "/admin/deliveries")
@@ -57,3 +61,26 @@ def test_editors_get_no_personal_data_from_the_console(world, mail_settings, db_
     # The editor's own work: the preview of this reader's next digest.
     preview = editor.get(f"/admin/preview?subscriber={sub_id}")
     assert preview.status_code == 200
+
+
+def test_import_reports_quote_addresses_so_editors_cannot_open_them(
+    world, mail_settings, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    admin(db_url, "ops@example.org", "operator")
+    admin(db_url, "ed@example.org", "editor")
+    operator, editor = browser(mail_settings), browser(mail_settings)
+    sign_in(operator, "ops@example.org")
+    sign_in(editor, "ed@example.org")
+    rows = "email,name,topics,frequency,timezone,hour,weekday\n"
+    rows += "ann@example.org,Ann,tech,daily,UTC,7,mon\nzoe@example.org,Zoe,tech,daily,UTC,7,mon\n"
+    with unit_of_work(db_url) as s:
+        suppress(s, "zoe@example.org", "complaint", "marked as spam", datetime.now(UTC))
+    started = upload(operator, rows)
+    assert started.status_code == 303
+    job = started.headers["location"]
+    assert "zoe@example.org" in finished(operator, job) + operator.get(job + "/problems.csv").text
+    for path in ("/admin/imports", job, job + "/problems.csv"):
+        refused = editor.get(path)
+        assert refused.status_code == 403, path
+        assert "zoe@example.org" not in refused.text, path

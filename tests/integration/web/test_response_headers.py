@@ -64,3 +64,17 @@ def test_health_check_with_the_database_down_names_no_host_port_or_database(
         assert answer.json() == {"status": "error", "database": "unreachable"}
         for detail in secrets:
             assert detail not in answer.text, (url, detail)
+
+
+def test_an_unexpected_error_is_answered_with_the_same_headers(mail_settings) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(mail_settings)
+
+    def broken() -> None:
+        raise RuntimeError("something the app did not expect")
+
+    app.add_api_route("/broken", broken)
+    answer = TestClient(app, raise_server_exceptions=False).get("/broken")
+    assert answer.status_code == 500 and answer.text == "Internal Server Error"
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["strict-transport-security"] == "max-age=31536000"
+    assert "something the app did not expect" not in answer.text

@@ -3,7 +3,10 @@ and a limited number per editor per hour."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from digest.db.engine import unit_of_work
+from digest.services import limits
 from digest.services.editorial import copies
 from digest.services.readers.suppressing import suppress
 from tests.integration.web.helpers import browser, csrf_of
@@ -24,6 +27,11 @@ def test_no_test_copy_goes_to_a_suppressed_address(
         refused = client.post("/admin/preview/test", data={**form, "to": spelling})
         assert refused.status_code == 422, spelling
         assert "gone@example.org is on the suppression list" in refused.text
+    # Refusals count against the editor's hourly limit too, so the page cannot be used
+    # to test a list of addresses against the suppression list.
+    with unit_of_work(db_url) as s:
+        key = limits.limit_key("test-copy", "ed@example.org")
+        assert limits.recent(s, key, datetime.now(UTC), copies.TEST_COPY_WINDOW) == 2
     sent = client.post("/admin/preview/test", data={**form, "to": "desk@example.org"})
     assert sent.status_code == 200
     assert [m.rcpt_tos for m in smtp_server.wait_for(1)] == [["desk@example.org"]]

@@ -72,3 +72,25 @@ def test_no_encoding_needs_no_decoder(header: str) -> None:
 def test_other_encodings_are_refused_by_name(header: str) -> None:
     with pytest.raises(IngestError, match=f"Content-Encoding '{header}', which digest cannot"):
         inflater_for(header, URL, 100)
+
+
+def test_a_gzip_body_of_several_members_is_decoded_whole() -> None:
+    body = gzip.compress(b"<rss>first half ") + gzip.compress(b"second half</rss>") + b"\0\0"
+    into = bytearray()
+    decoder = inflater_for("gzip", "https://example.org/feed", 1024)
+    assert decoder is not None
+    for i in range(0, len(body), 7):
+        decoder.feed(body[i : i + 7], into)
+    assert bytes(into) == b"<rss>first half second half</rss>"
+
+
+def test_raw_deflate_is_told_from_zlib_even_one_byte_at_a_time() -> None:
+    text = b"<rss>" + b"news " * 200 + b"</rss>"
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    for body in (raw.compress(text) + raw.flush(), zlib.compress(text)):
+        into = bytearray()
+        decoder = inflater_for("deflate", "https://example.org/feed", 10_000)
+        assert decoder is not None
+        for i in range(len(body)):
+            decoder.feed(body[i : i + 1], into)
+        assert bytes(into) == text
