@@ -32,12 +32,14 @@ def _read(name: str) -> bytes:
 def load_sample_data(settings: Settings, now: datetime) -> str:
     """Create the sample topics, articles and (confirmed) subscribers.
 
-    The feed's items are dated 2020-2025; they are re-dated to the last day, keeping
-    their order, so the first digests have something to show.
+    The feed's items are dated 2020-2025; they are re-dated to the last minutes,
+    keeping their order, so that every subscriber's next digest has something to show.
+    (Dated hours back, they would miss the window of a reader whose slot has just
+    passed: a daily digest shows what came since the slot before.)
     """
     feed = parse_feed(_read("example-news.rss.xml"), "https://news.example.org/rss")
     items = [
-        dataclasses.replace(item, published_at=now - timedelta(hours=2 * (i + 1)))
+        dataclasses.replace(item, published_at=now - timedelta(minutes=2 * (i + 1)))
         for i, item in enumerate(feed.items)
     ]
     with unit_of_work(settings.database_url) as session:
