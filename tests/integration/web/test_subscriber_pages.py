@@ -210,11 +210,16 @@ def test_preference_changes_apply_from_the_next_slot(
     assert second > datetime.now(UTC)
     assert second.astimezone(ZoneInfo("Europe/Brussels")).hour == 9
 
-    # (The pipeline runs on a simulated clock ahead of the real one the pages use:
-    # keep the new articles after the first digest.)
-    world.article("tech-2", second - timedelta(minutes=30), ["tech"])
-    world.article("world-1", second - timedelta(minutes=30), ["world"])
-    assert run_slot(mail_settings, second) == 1
+    # The pipeline runs on a simulated clock that already stands at the first
+    # digest, while the page schedules from the real clock: when the real clock
+    # lies between the two hours, the new slot comes before the first digest, so
+    # the next 09:00 after it is the one the pipeline reaches (the reader is due,
+    # their slot having passed). Keep the new articles after the first digest.
+    at = second if second > first else second + timedelta(days=1)
+    assert at > first and at.astimezone(ZoneInfo("Europe/Brussels")).hour == 9
+    world.article("tech-2", at - timedelta(minutes=30), ["tech"])
+    world.article("world-1", at - timedelta(minutes=30), ["world"])
+    assert run_slot(mail_settings, at) == 1
     body = smtp_server.received[-1].message.get_body(preferencelist=("plain",)).get_content()
     assert "Story world-1" in body and "Story tech-2" not in body
 
