@@ -29,8 +29,10 @@ from digest.bounces.mime import (
     leaves,
     part_text,
 )
+from digest.domain.bounce_policy import Reason
 
-_NOT_COMPLAINTS = ("not-spam", "auth-failure", "dmarc")
+_AUTH_FAILURES = ("auth-failure", "dmarc")
+_NOT_COMPLAINTS = ("not-spam", *_AUTH_FAILURES)
 
 # The reporter of an unsubscribe request a mail client sent for the reader.
 UNSUBSCRIBE_REQUEST = "unsubscribe"
@@ -46,13 +48,21 @@ def feedback_report(msg: Message) -> list[Bounce] | None:
     fields = _fields(part_text(report))
     feedback_type = (fields.get("feedback-type", [""])[0].split() or ["abuse"])[0].lower()
     kind: Kind = "not-bounce" if feedback_type in _NOT_COMPLAINTS else "complaint"
+    reason: Reason = "auth_failure" if feedback_type in _AUTH_FAILURES else "feedback"
     recipients = _recipients(fields, msg)
     summary = next(
         (one_line(part_text(p)) for p in leaves(msg) if p.get_content_type() == "text/plain"), None
     )
     named: list[str | None] = [*recipients] or [None]
     return [
-        Bounce(kind=kind, how="arf", recipient=r, diagnostic=summary, reporter=feedback_type)
+        Bounce(
+            kind=kind,
+            how="arf",
+            reason=reason,
+            recipient=r,
+            diagnostic=summary,
+            reporter=feedback_type,
+        )
         for r in named
     ]
 
@@ -64,6 +74,7 @@ def other_complaint(msg: Message) -> list[Bounce] | None:
         return [
             Bounce(
                 kind="complaint",
+                reason="feedback",
                 how="fallback",
                 recipient=sender[0] if sender else None,
                 diagnostic="unsubscribe request sent by the mail client",
@@ -76,6 +87,7 @@ def other_complaint(msg: Message) -> list[Bounce] | None:
             return [
                 Bounce(
                     kind="complaint",
+                    reason="feedback",
                     how="fallback",
                     recipient=hotmail[0],
                     diagnostic=one_line(header(msg, "Subject")),

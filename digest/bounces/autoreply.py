@@ -38,6 +38,7 @@ def auto_reply(msg: Message) -> list[Bounce] | None:
     return [
         Bounce(
             kind="auto-reply",
+            reason="vacation",
             how="auto-reply",
             recipient=recipient,
             diagnostic=one_line(header(msg, "Subject")),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from digest.domain.bounce_policy import Reason
+
 # hard: the address is bad for good; soft: this attempt failed but the address may
 # work later; complaint: the subscriber asked to stop; auto-reply: a person's (or a
 # mailbox's) automatic answer; not-bounce: nothing to act on.
@@ -24,6 +26,7 @@ class Bounce:
 
     kind: Kind
     how: How
+    reason: Reason = "undetermined"  # why, see digest.domain.bounce_policy
     recipient: str | None = None  # the failed or complaining address, lowercased
     status: str | None = None  # RFC 3463 enhanced status, e.g. "5.1.1"
     action: str | None = None  # RFC 3464 Action, lowercased, e.g. "failed"

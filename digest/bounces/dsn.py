@@ -25,8 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from digest.bounces.bounce import Bounce, Kind, one_line
-from digest.bounces.classify import best_status, kind_for
+from digest.bounces.classify import best_status, judge
 from digest.bounces.mime import addresses
+from digest.domain.bounce_policy import Reason
 
 _PER_MESSAGE = ("reporting-mta",)
 _PER_RECIPIENT = (
@@ -103,9 +104,11 @@ def _bounce(block: dict[str, str], reporter: str | None, notes: Mapping[str, str
         named = [a for name in _RECIPIENT_FIELDS for a in addresses(block.get(name) or "")]
         diagnostic = next((notes[a] for a in named if a in notes), "")
     status = best_status(block.get("status"), diagnostic)
+    reason, kind = _judge(action, status, diagnostic)
     return Bounce(
-        kind=_kind(action, status, diagnostic),
+        kind=kind,
         how="dsn",
+        reason=reason,
         recipient=recipient,
         status=status,
         action=action,
@@ -114,12 +117,10 @@ def _bounce(block: dict[str, str], reporter: str | None, notes: Mapping[str, str
     )
 
 
-def _kind(action: str | None, status: str | None, diagnostic: str) -> Kind:
+def _judge(action: str | None, status: str | None, diagnostic: str) -> tuple[Reason, Kind]:
     if action in _NOT_BOUNCE_ACTIONS or (action is None and (status or "").startswith("2")):
-        return "not-bounce"
-    if action == "delayed":
-        return "soft"
-    return kind_for(status, diagnostic, permanent=action == "failed")
+        return "delivered", "not-bounce"
+    return judge(status, diagnostic, delayed=action == "delayed")
 
 
 def _recipient(block: dict[str, str]) -> str | None:

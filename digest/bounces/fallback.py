@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from digest.bounces.bounce import Bounce, one_line
-from digest.bounces.classify import best_status, is_delay_notice, kind_for
+from digest.bounces.classify import best_status, is_delay_notice, judge
 from digest.bounces.mime import ADDRESS, addresses, header, header_addresses
 
 MAX_RECIPIENTS = 50
@@ -145,11 +145,12 @@ def bounces(
     pairs: list[tuple[str | None, str]] = [*found[:MAX_RECIPIENTS]] or [(None, "")]
     for recipient, block in pairs:
         status = best_status(None, block) or best_status(None, explanation)
-        kind = "soft" if delay else kind_for(status, block, explanation, permanent=False)
+        reason, kind = judge(status, block, explanation, delayed=delay)
         results.append(
             Bounce(
                 kind=kind,
                 how="fallback",
+                reason=reason,
                 recipient=recipient,
                 status=status,
                 action="delayed" if delay else "failed",

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 
 from digest.bounces.bounce import Bounce, Kind, one_line
+from digest.bounces.classify import judge
+from digest.domain.bounce_policy import ADDRESS_GONE, Reason
 
 _Q = r'\\?"'  # a quote, escaped or not
 _TYPE = re.compile(_Q + r"notificationType" + _Q + r"\s*:\s*" + _Q + r"(\w+)")
@@ -25,7 +27,16 @@ _RECIPIENT = re.compile(_Q + r"emailAddress" + _Q + r"\s*:\s*" + _Q + r"([^\"\\]
 _STATUS = re.compile(_Q + r"status" + _Q + r"\s*:\s*" + _Q + r"([245]\.\d{1,3}\.\d{1,3})")
 _DIAGNOSTIC = re.compile(_Q + r"diagnosticCode" + _Q + r"\s*:\s*" + _Q + r"((?:[^\"\\]|\\[^\"])*)")
 _REPORTER = re.compile(_Q + r"reportingMTA" + _Q + r"\s*:\s*" + _Q + r"(?:dsn;\s*)?([^\"\\]+)")
-_SOFT_SUBTYPES = ("mailboxfull", "messagetoolarge", "contentrejected", "attachmentrejected")
+# What SES's bounceSubType says, when the status and diagnostic do not.
+_SUB_TYPES: dict[str, Reason] = {
+    "noemail": "user_unknown",
+    "suppressed": "user_unknown",
+    "onaccountsuppressionlist": "user_unknown",
+    "mailboxfull": "mailbox_full",
+    "messagetoolarge": "message_too_big",
+    "contentrejected": "policy_violation",
+    "attachmentrejected": "policy_violation",
+}
 
 
 def notification(body: str) -> list[Bounce] | None:
@@ -36,15 +47,16 @@ def notification(body: str) -> list[Bounce] | None:
     kind_name = found.group(1).lower()
     reporter = _first(_REPORTER, body) or "amazonses.com"
     if kind_name == "delivery":
-        return [Bounce(kind="not-bounce", how="ses", reporter=reporter)]
+        return [Bounce(kind="not-bounce", how="ses", reason="delivered", reporter=reporter)]
     if kind_name == "complaint":
         complained: list[str | None] = [*_all(_RECIPIENT, body)] or [None]
         return [
-            Bounce(kind="complaint", how="ses", recipient=r, reporter="abuse") for r in complained
+            Bounce(kind="complaint", how="ses", reason="feedback", recipient=r, reporter="abuse")
+            for r in complained
         ]
     if kind_name != "bounce":
         return None
-    kind = _bounce_kind(_first(_BOUNCE_TYPE, body), _first(_SUB_TYPE, body))
+    bounce_type, sub_type = _first(_BOUNCE_TYPE, body), _first(_SUB_TYPE, body)
     # bouncedRecipients come first in the JSON; pair each with the status after it.
     bounced = list(_RECIPIENT.finditer(body))
     result = []
@@ -52,14 +64,17 @@ def notification(body: str) -> list[Bounce] | None:
         end = bounced[i + 1].start() if match is not None and i + 1 < len(bounced) else len(body)
         start = match.end() if match is not None else 0
         chunk = body[start:end]
+        status, diagnostic = _first(_STATUS, chunk), _first(_DIAGNOSTIC, chunk)
+        reason, kind = _judge(bounce_type, sub_type, status, diagnostic or "")
         result.append(
             Bounce(
                 kind=kind,
                 how="ses",
+                reason=reason,
                 recipient=match.group(1).lower() if match is not None else None,
-                status=_first(_STATUS, chunk),
+                status=status,
                 action="failed",
-                diagnostic=one_line(_first(_DIAGNOSTIC, chunk)),
+                diagnostic=one_line(diagnostic),
                 reporter=reporter,
             )
         )
@@ -88,10 +103,17 @@ def original_header(body: str, name: str) -> str | None:
     return _first(pattern, body)
 
 
-def _bounce_kind(bounce_type: str | None, sub_type: str | None) -> Kind:
-    if (bounce_type or "").lower() != "permanent":
-        return "soft"
-    return "soft" if (sub_type or "").lower() in _SOFT_SUBTYPES else "hard"
+def _judge(
+    bounce_type: str | None, sub_type: str | None, status: str | None, diagnostic: str
+) -> tuple[Reason, Kind]:
+    """The classifier's reason for the status and diagnostic; SES's sub-type when those
+    say nothing. A transient bounce is never hard."""
+    transient = (bounce_type or "").lower() != "permanent"
+    reason, kind = judge(status, diagnostic, delayed=transient)
+    if reason == "undetermined":
+        reason = _SUB_TYPES.get((sub_type or "").lower(), "undetermined")
+        kind = "hard" if reason in ADDRESS_GONE and not transient else "soft"
+    return reason, kind
 
 
 def _first(pattern: re.Pattern[str], text: str) -> str | None:

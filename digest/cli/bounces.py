@@ -94,24 +94,46 @@ def bounces_serve(host: str, port: int, lmtp: bool, domains: tuple[str, ...]) ->
         click.echo(f"stopped after {server.bounce_handler.received} messages")
 
 
+def _reason(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--reason``: one of the reasons, written with ``_`` or ``-``, in any case."""
+    from digest.domain.bounce_policy import REASONS
+
+    if value is None:
+        return None
+    reason = value.strip().lower().replace("-", "_")
+    if reason not in REASONS:
+        raise click.BadParameter(f"{value!r} is not a bounce reason; one of: {', '.join(REASONS)}")
+    return reason
+
+
 @bounces.command("list")
 @click.option(
     "--email",
     default="",
     help="Only the events about this address (its subscriber's, and reports naming it).",
 )
-@click.option("--kind", type=click.Choice(["hard", "soft", "complaint", "auto-reply"]))
+@click.option(
+    "--kind", type=click.Choice(["hard", "soft", "complaint", "auto-reply", "not-bounce"])
+)
+@click.option(
+    "--reason",
+    callback=_reason,
+    metavar="REASON",
+    help="Only the events of this reason, e.g. user_unknown, mailbox_full, auth_failure.",
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
-def bounces_list(email: str, kind: str | None, limit: int) -> None:
-    """The latest bounce events: when, kind, recipient, how matched, what was done."""
+def bounces_list(email: str, kind: str | None, reason: str | None, limit: int) -> None:
+    """The latest bounce events: when, kind, reason, recipient, status, how matched,
+    what was done. A reason of "-" was not recorded (events stored before reasons)."""
     from digest.services.bounces.intake import latest_events
 
     current = support.settings()
     with unit_of_work(support.database(current)) as session:
-        rows = latest_events(session, email=email or None, kind=kind, limit=limit)
+        rows = latest_events(session, email=email or None, kind=kind, reason=reason, limit=limit)
         for event in rows:
             click.echo(
                 f"{event.received_at:%Y-%m-%d %H:%M} {event.kind:<10} "
+                f"{event.reason or '-':<20} "
                 f"{event.recipient or '-':<40} {event.status or '-':<7} "
                 f"[{event.matched_by}] {event.outcome}"
             )

@@ -27,6 +27,7 @@ from digest.config.sending import DomainLimit, split_smtp_urls
 from digest.config.sending import domain_limits_setting as _domain_limits
 from digest.config.sending import share_setting as _share
 from digest.config.sending import smtp_urls_setting as _smtp_url
+from digest.domain.bounce_policy import DEFAULT_POLICY, Action, Reason, parse_policy
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -125,10 +126,14 @@ class Settings:
     subscribe_window: timedelta = timedelta(hours=1)
     subscribe_per_ip: int = 10
     subscribe_per_address: int = 3
-    # Bounce policy (see digest/services/bounces/handling.py): this many hard bounces, or soft
-    # bounces within soft_bounce_days, suppress an address; 0 turns that rule off.
-    # A complaint always unsubscribes and suppresses.
+    # Bounce policy (digest/domain/bounce_policy.py, digest/services/readers/bouncing.py):
+    # each bounce reason's action, changed row by row by DIGEST_BOUNCE_POLICY. This many
+    # bounces of a "suppress" reason, of a "repeat" reason or of "soft" ones (the last two
+    # within soft_bounce_days) suppress an address; 0 turns that rule off. A complaint
+    # always unsubscribes and suppresses; reasons that blame our sending never count.
+    bounce_policy: tuple[tuple[Reason, Action], ...] = tuple(DEFAULT_POLICY.items())
     hard_bounce_limit: int = 1
+    repeat_bounce_limit: int = 2
     soft_bounce_limit: int = 3
     soft_bounce_days: timedelta = timedelta(days=14)
     # The mailbox bounces are delivered to, read every bounce_poll_interval by beat.
@@ -176,6 +181,13 @@ class Settings:
         """The relays of ``smtp_url``, in the order they are tried; empty: none set."""
         return split_smtp_urls(self.smtp_url or "")
 
+    def bounce_action(self, reason: str | None, kind: str) -> Action:
+        """What the bounce policy does with a bounce of ``reason`` (one stored before
+        reasons existed: by its ``kind``)."""
+        if reason is None:
+            return "suppress" if kind == "hard" else "soft"
+        return dict(self.bounce_policy).get(reason, "soft")  # type: ignore[call-overload]
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -203,6 +215,13 @@ def _dkim(get: Callable[[str], str | None]) -> tuple[str | None, str | None, Pat
     key_file = Path(values[2]).expanduser()
     load_dkim_key(key_file)  # a key that cannot sign fails now, not at the first email
     return selector, domain, key_file
+
+
+def _bounce_policy(raw: str) -> tuple[tuple[Reason, Action], ...]:
+    try:
+        return tuple(parse_policy(raw).items())
+    except ValueError as error:
+        raise ConfigError(f"DIGEST_BOUNCE_POLICY: {error}") from None
 
 
 def _bounce_address(raw: str) -> str | None:
@@ -289,7 +308,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         subscribe_per_address=_int(
             "DIGEST_SUBSCRIBE_PER_ADDRESS", get("DIGEST_SUBSCRIBE_PER_ADDRESS", "3"), 1
         ),
+        bounce_policy=_bounce_policy(get("DIGEST_BOUNCE_POLICY") or ""),
         hard_bounce_limit=_int("DIGEST_HARD_BOUNCE_LIMIT", get("DIGEST_HARD_BOUNCE_LIMIT", "1")),
+        repeat_bounce_limit=_int(
+            "DIGEST_REPEAT_BOUNCE_LIMIT", get("DIGEST_REPEAT_BOUNCE_LIMIT", "2")
+        ),
         soft_bounce_limit=_int("DIGEST_SOFT_BOUNCE_LIMIT", get("DIGEST_SOFT_BOUNCE_LIMIT", "3")),
         soft_bounce_days=timedelta(
             days=_int("DIGEST_SOFT_BOUNCE_DAYS", get("DIGEST_SOFT_BOUNCE_DAYS", "14"), 1)

@@ -78,13 +78,6 @@ def is_permanent(reply: Reply) -> bool:
     return outcome(reply) == FAILED
 
 
-def is_hard_bounce(reply: Reply) -> bool:
-    """A permanent failure that says the address itself is bad (5.1.x: no such
-    mailbox, bad domain, bad address syntax): mailing it again would only hurt."""
-    code = reply.enhanced_code or parse_enhanced_code(reply.text) or ""
-    return is_permanent(reply) and code.startswith("5.1.")
-
-
 def next_attempt_at(
     *,
     first_queued_at: datetime,

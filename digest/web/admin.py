@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from digest.services.console import admins, reporting
+from digest.services.console import admins, bounce_health, reporting
 from digest.services.database import unit_of_work
 from digest.services.readers.choices import Fields, first
 from digest.services.sending.controls import set_sending_paused
@@ -71,13 +71,17 @@ async def sign_out(request: Request) -> Response:
 
 
 def _dashboard(request: Request, caller: Caller, status_code: int = 200) -> HTMLResponse:
-    """Delivery health at a glance: outcomes per day, the queue, the next slots,
-    the latest errors and the pause switch."""
+    """Delivery health at a glance: outcomes per day, bounces per reason, an alert
+    when receivers blamed our sending, the queue, the next slots, the latest errors
+    and the pause switch."""
     url = database(request)
     now = datetime.now(UTC)
     with unit_of_work(url) as session:
         figures = reporting.counts(session, settings_of(request))
         outcomes = reporting.daily_outcomes(session, now)
+        reasons = bounce_health.bounce_reasons(session, now)
+        # The latest report's diagnostic and recipient may name a reader: operators only.
+        health = bounce_health.sender_health(session, now, personal=caller.may_change)
         queue = reporting.queued_now(session)
         slots = reporting.next_slots(session, now)
         errors = reporting.latest_errors(session)
@@ -88,6 +92,8 @@ def _dashboard(request: Request, caller: Caller, status_code: int = 200) -> HTML
         caller=caller,
         outcomes=outcomes,
         outcome_kinds=reporting.OUTCOMES,
+        bounce_reasons=reasons,
+        sender_health=health,
         queue=queue,
         slots=slots,
         errors=errors,

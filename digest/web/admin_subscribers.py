@@ -11,10 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from digest.domain.bounce_policy import SENDER_SIDE
 from digest.domain.text import text_problem
 from digest.embedded import sender_for
 from digest.services import console
-from digest.services.console import lookup
+from digest.services.console import bounce_health, lookup
 from digest.services.database import unit_of_work
 from digest.services.readers import preferences
 from digest.services.readers.choices import Fields, FormErrors, choices_from_form, choices_of, first
@@ -84,7 +85,9 @@ def _subscriber(
         status_code=status_code,
         caller=caller,
         subscriber_id=sub.id,
-        data=preferences.export(session, sub),
+        data=console.subscriber_record(session, sub),
+        reason_words=bounce_health.reason_words,
+        sender_side=SENDER_SIDE,
         retryable=lookup.delivery_ids_of(session, sub.id),
         notice=notice[:40],
         topics=topic_options(session),

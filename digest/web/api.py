@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from digest.embedded import sender_for
 from digest.services import console as manage
 from digest.services import editorial
-from digest.services.console import reporting
+from digest.services.console import bounce_health, reporting
 from digest.services.database import unit_of_work
 from digest.services.sending.controls import set_sending_paused
 from digest.web.api_replies import (
@@ -53,6 +53,7 @@ from digest.web.api_schemas import (
     SuppressionIn,
     TopicChangesIn,
     TopicIn,
+    subscriber_changes,
 )
 from digest.web.api_support import ApiRoute, Editor, Operator, PersonalData, Reader, refusals
 from digest.web.pages import database, settings_of
@@ -74,19 +75,6 @@ def _now() -> datetime:
 
 def _details(session: Session, subscriber_id: int) -> SubscriberDetail:
     return SubscriberDetail.model_validate(manage.get_subscriber(session, subscriber_id))
-
-
-def _changes(body: SubscriberIn | SubscriberChangesIn) -> manage.SubscriberChanges:
-    return manage.SubscriberChanges(
-        email=None if body.email is None else str(body.email),
-        name=body.name,
-        topics=body.topics,
-        frequency=body.frequency,
-        timezone=body.timezone,
-        hour=body.hour,
-        weekday=body.weekday,
-        confirmed=bool(body.confirmed),
-    )
 
 
 # -- subscribers --------------------------------------------------------------------
@@ -124,7 +112,7 @@ def list_subscribers(
 def create_subscriber(request: Request, _: Operator, body: SubscriberIn) -> SubscriberDetail:
     """Add a subscriber. A taken or suppressed address is a conflict (409)."""
     with unit_of_work(database(request)) as session:
-        sub = manage.create_subscriber(session, _changes(body), _now())
+        sub = manage.create_subscriber(session, subscriber_changes(body), _now())
         return _details(session, sub.id)
 
 
@@ -148,7 +136,7 @@ def update_subscriber(
 ) -> SubscriberDetail:
     """Change the fields given; the rest stay. Changes apply from the next slot."""
     with unit_of_work(database(request)) as session:
-        manage.update_subscriber(session, subscriber_id, _changes(body), _now())
+        manage.update_subscriber(session, subscriber_id, subscriber_changes(body), _now())
         return _details(session, subscriber_id)
 
 
@@ -383,10 +371,21 @@ def retry_delivery(request: Request, _: Operator, delivery_id: PathId) -> object
 
 
 @router.get("/stats", response_model=Stats, responses=refusals())
-def stats(request: Request, _: Reader) -> Stats:
-    """Subscribers and deliveries by status, and whether sending is paused."""
+def stats(request: Request, caller: Reader) -> Stats:
+    """Subscribers and deliveries by status, whether sending is paused, bounce events
+    per reason over 30 days, and the reports of the last 7 days that blame our sending
+    (their latest one's diagnostic and recipient for operators only)."""
+    now = _now()
     with unit_of_work(database(request)) as session:
-        return Stats(**reporting.counts(session, settings_of(request)))
+        return Stats.model_validate(
+            {
+                **reporting.counts(session, settings_of(request)),
+                "bounce_reasons": bounce_health.bounce_reasons(session, now),
+                "sender_health": bounce_health.sender_health(
+                    session, now, personal=caller.may_change
+                ),
+            }
+        )
 
 
 @router.put("/sending", response_model=Sending, responses=refusals(403))

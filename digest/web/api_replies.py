@@ -8,7 +8,12 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from digest.domain.bounce_policy import REASONS, SENDER_SIDE
+
 T = TypeVar("T")
+
+# The reasons that blame our sending, in the order of REASONS, for the descriptions.
+SENDER_WORDS = ", ".join(r for r in REASONS if r in SENDER_SIDE)
 
 
 class Problem(BaseModel):
@@ -83,7 +88,12 @@ class DigestDelivery(BaseModel):
     status: str
     sent_at: datetime | None
     bounce_kind: str | None = Field(
-        description="hard, soft or complaint: what came back after the relay accepted it"
+        description="hard, soft or complaint: the relay's refusal while sending, or what "
+        "came back after it accepted the message"
+    )
+    bounce_reason: str | None = Field(
+        description="why it bounced, one of the bounce reasons (user_unknown, mailbox_full, "
+        "auth_failure, …); null when it did not bounce or bounced before reasons were recorded"
     )
     bounced_at: datetime | None
     attempts: list[Attempt]
@@ -108,12 +118,20 @@ class Received(BaseModel):
 
 class BounceRecord(BaseModel):
     received_at: datetime | None
-    kind: str = Field(description="hard, soft, complaint or auto-reply")
+    kind: str = Field(description="hard, soft, complaint, auto-reply or not-bounce")
+    reason: str | None = Field(
+        description=f"why: one of {', '.join(REASONS)}. {SENDER_WORDS} blame our sending "
+        "and never count against the reader. Null for events stored before reasons were "
+        "recorded."
+    )
     status: str | None
     recipient: str | None
     diagnostic: str | None
     reporter: str | None
-    source: str = Field(description="how it arrived: smtp, lmtp, mailbox or import")
+    source: str = Field(
+        description="how it arrived: smtp, lmtp, mailbox, import, or relay (the relay's "
+        "refusal while sending)"
+    )
     matched_by: str = Field(description="verp, header, message-id or recipient")
     outcome: str = Field(description="what the bounce policy did")
 
@@ -268,6 +286,43 @@ class RetryReportOut(BaseModel):
 # -- switches -------------------------------------------------------------------------
 
 
+class ReasonCount(BaseModel):
+    reason: str | None = Field(
+        description="a bounce reason (see BounceRecord.reason); null for the events stored "
+        "before reasons were recorded"
+    )
+    description: str = Field(description="the reason in words")
+    count: int
+    sender_side: bool = Field(
+        description="the reason blames our sending (IP, DNS, authentication or content), "
+        "not the reader's address: never counted against readers"
+    )
+
+
+class SenderReport(BaseModel):
+    received_at: datetime
+    reason: str
+    description: str
+    kind: str
+    source: str
+    reporter: str | None = Field(description="who reported it: the receiving server or domain")
+    diagnostic: str | None = Field(
+        description="what the receiver said; null for editors, since it may name a reader"
+    )
+    recipient: str | None = Field(description="the address it was about; null for editors")
+
+
+class SenderHealth(BaseModel):
+    """Reports of the last days that blame our sending rather than a reader's address:
+    check the SPF, DKIM and DMARC records, the block lists and the reverse DNS."""
+
+    days: int
+    since: datetime
+    total: int
+    reasons: list[ReasonCount] = Field(description="count per reason, most first")
+    latest: SenderReport
+
+
 class Stats(BaseModel):
     subscribers: dict[str, int]
     deliveries: dict[str, int]
@@ -291,4 +346,13 @@ class Stats(BaseModel):
             "messages and resumes by itself if most are accepted; left out otherwise"
         ),
         exclude_if=lambda moment: moment is None,
+    )
+    bounce_reasons: list[ReasonCount] = Field(
+        description="bounce events received in the last 30 days, counted per reason, most first"
+    )
+    sender_health: SenderHealth | None = Field(
+        description=(
+            f"the reports of the last 7 days that blame our sending ({SENDER_WORDS}); "
+            "null when there was none"
+        )
     )

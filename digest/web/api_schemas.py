@@ -27,6 +27,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from digest.domain.text import allowed_pattern, text_problem
+from digest.services import console as manage
 from digest.services.console import MAX_ID, MAX_PAGE, PAGE_SIZE
 
 # Search fragments of the query string: never stored, so only what PostgreSQL refuses.
@@ -273,3 +274,17 @@ class Sending(BaseModel):
     model_config = example(paused=True)
 
     paused: bool
+
+
+def subscriber_changes(body: SubscriberIn | SubscriberChangesIn) -> manage.SubscriberChanges:
+    """What a subscriber body asks to change, as the console takes it."""
+    return manage.SubscriberChanges(
+        email=None if body.email is None else str(body.email),
+        name=body.name,
+        topics=body.topics,
+        frequency=body.frequency,
+        timezone=body.timezone,
+        hour=body.hour,
+        weekday=body.weekday,
+        confirmed=bool(body.confirmed),
+    )

@@ -4,14 +4,18 @@ import`` reading a maildir of real bounces."""
 
 from __future__ import annotations
 
+import email.utils
+import re
 import smtplib
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -20,7 +24,9 @@ from digest.db.models import BounceEvent, Delivery, Subscriber
 from digest.mail.capture import free_port
 from digest.services.readers.suppressing import suppression_of
 from tests.conftest import Cli, Received, SmtpServer, stop
+from tests.e2e.browser import start_console
 from tests.integration.services import bounce_mail
+from tests.integration.web.test_admin_access import admin, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -120,10 +126,10 @@ def test_bounces_received_by_smtp_mark_the_delivery_unsubscribe_and_suppress(  #
         )
     assert state(db_url, "cy@example.org") == ("bounced", "soft", "soft_bounce")
     events = cli("bounces", "list")
-    assert "[verp] suppressed: hard bounce 5.1.1" in events
+    assert "[verp] suppressed: hard bounce 5.1.1 (user_unknown)" in events
     assert "[header] unsubscribed: complaint" in events
     assert "[verp] suppressed: 2 soft bounces within 14 days" in events
-    assert "[verp] counted: soft 5.2.2, 1 of 2 within 14 days" in events
+    assert "[verp] counted: soft 5.2.2 (mailbox_full), 1 of 2 within 14 days" in events
     assert list(next_digests(cli, smtp_server, "c", "2026-03-19T07:00:00+00:00")) == [
         "dee@example.org"
     ]
@@ -226,3 +232,56 @@ def test_import_reads_a_maildir_of_real_bounces_and_a_second_import_changes_noth
 def test_import_names_a_path_that_is_not_a_mailbox(cli: Cli, tmp_path: Path) -> None:
     out = cli("bounces", "import", str(tmp_path / "missing.mbox"), ok=False)
     assert "missing.mbox" in out and "does not exist" in out
+
+
+# Real replies that blame our sending (the corpus's words), each returned to one reader.
+SENDER_SIDE = {
+    "ana@example.org": ("bsd/lhost-qmail-04.eml", "rejected"),  # "my name was rejected"
+    "ben@example.org": ("bsd/lhost-outlook-09.eml", "blocked"),  # mismatches client ip
+    "cy@example.org": ("bsd/rhost-google-06.eml", "blocked"),  # no PTR record
+    "dee@example.org": ("bsd/rhost-microsoft-04.eml", "auth_failure"),  # DMARC reject
+}
+
+
+def arriving_now(data: bytes) -> bytes:
+    """A corpus message as if it were written now (reports are dated by their Date),
+    with the CRLF line ends SMTP carries."""
+    data = re.sub(rb"\r?\n", b"\r\n", data)
+    head, sep, body = data.partition(b"\r\n\r\n")
+    now = email.utils.format_datetime(datetime.now(UTC)).encode()
+    head = re.sub(rb"(?mi)^Date:[^\r]*", b"Date: " + now, head, count=1)
+    return head + sep + body
+
+
+def test_replies_that_blame_our_sending_suppress_nobody_and_alert_the_operator(  # type: ignore[no-untyped-def]
+    cli: Cli, smtp_server: SmtpServer, serve, db_url: str, shared_path, tmp_path: Path
+) -> None:
+    # The soft limit at 1: were these counted against readers, one would suppress.
+    cli.env["DIGEST_SOFT_BOUNCE_LIMIT"] = "1"
+    sent = bounce_mail.digests_sent(cli, smtp_server, *SENDER_SIDE)
+    port = serve()
+    corpus = shared_path("corpora/bounces/maildir")
+    with smtplib.SMTP("127.0.0.1", port) as relay:
+        for reader, (name, _) in SENDER_SIDE.items():
+            relay.sendmail("", [sent[reader].mail_from], arriving_now((corpus / name).read_bytes()))
+
+    with unit_of_work(db_url) as s:
+        events = {e.delivery_id: e for e in s.scalars(select(BounceEvent))}
+        deliveries = {d.email: d.id for d in s.scalars(select(Delivery))}
+    for reader, (_, reason) in SENDER_SIDE.items():
+        event = events[deliveries[reader]]
+        assert (event.matched_by, event.reason, event.kind) == ("verp", reason, "soft")
+        assert event.outcome.startswith("no action: blames our sending")
+        assert state(db_url, reader) == ("active", "soft", None)
+
+    admin(db_url, "ops@example.org", "operator")
+    web, base = start_console(db_url, smtp_server.url, tmp_path)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            assert sign_in(client, "ops@example.org").status_code == 303
+            page = client.get("/admin").text
+    finally:
+        stop(web)
+    alert = page[page.index('role="alert"') :]
+    assert "Receivers refused our sending: 4 reports in the last 7 days" in alert
+    assert "SPF, DKIM and DMARC records" in alert

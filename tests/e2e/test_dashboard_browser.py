@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium: the chart library served by the app draws the
 seeded outcomes under the page's Content-Security-Policy, with nothing refused and
-no script error. A screenshot of the dashboard is saved."""
+no script error; reports that blame our sending raise an alert in view at the top,
+on a wide and a phone-sized screen. Screenshots of the dashboard are saved."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from digest.services.console import reporting
 from tests.conftest import stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.integration.web.test_admin_access import PASSWORD, admin
+from tests.integration.web.test_bounce_reasons import DKIM_FAIL, sender_side_week
 from tests.integration.web.test_dashboard import seed
 
 pytestmark = pytest.mark.slow
@@ -119,6 +121,51 @@ def test_the_dashboard_chart_draws_the_seeded_outcomes_under_the_csp(  # type: i
             assert page.locator("#outcomes-table tbody tr").count() == 30
             assert page.evaluate("window.__violations") == []
             assert problems == []
+            browser.close()
+    finally:
+        stop(web)
+
+
+def test_reports_blaming_our_sending_raise_an_alert_in_view_at_the_top(  # type: ignore[no-untyped-def]
+    db_url, smtp_server, tmp_path
+) -> None:
+    sender_side_week(db_url)
+    admin(db_url, "ops@example.org", "operator")
+    web, base = start_console(db_url, smtp_server.url, tmp_path)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            problems: list[str] = []
+            for width, height in ((1440, 900), (375, 812)):
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                page.on("console", lambda m: problems.extend(console_problem(m)))
+                page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+                page.goto(f"{base}/admin/sign-in")
+                page.get_by_label("Email address").fill("ops@example.org")
+                page.get_by_label("Password").fill(PASSWORD)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_selector("#sending-state")
+
+                alert = page.get_by_role("alert")
+                assert alert.count() == 1 and alert.is_visible()
+                heading = alert.get_by_role("heading", level=2)
+                assert heading.inner_text() == (
+                    "Receivers refused our sending: 3 reports in the last 7 days"
+                )
+                assert "SPF, DKIM and DMARC records" in alert.inner_text()
+                assert DKIM_FAIL in alert.inner_text()
+                # Seen without scrolling, and nothing wider than the screen.
+                box = alert.bounding_box()
+                assert box is not None and box["y"] + 40 < height, (width, box)
+                assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                table = page.locator("#bounce-reasons")
+                assert table.is_visible()
+                assert table.locator("tbody tr.sender-side").count() == 2
+                shot(page, f"dashboard-sender-health-{width}")
+                assert problems == []
+                context.close()
             browser.close()
     finally:
         stop(web)

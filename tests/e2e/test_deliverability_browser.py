@@ -96,7 +96,7 @@ def test_an_operator_sees_why_sending_paused_resumes_it_and_reads_a_bounce(  # t
             row = table.locator("tbody tr").first.inner_text()
             assert "soft" in row and "5.2.2" in row and "552 5.2.2 Mailbox full" in row
             assert "verp · import" in row
-            assert "counted: soft 5.2.2, 1 of 3 within 14 days" in row
+            assert "counted: soft 5.2.2 (mailbox_full), 1 of 3 within 14 days" in row
             assert "soft bounce" in page.inner_text(".digest h3")
             shot(page, "bounces-subscriber-page")
             browser.close()

@@ -18,13 +18,19 @@ class BounceEvent(Base):
     taken in twice (the same message read again) is stored once, by ``fingerprint``."""
 
     __tablename__ = "bounce_events"
-    __table_args__ = (Index("ix_bounce_events_subscriber", "subscriber_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_bounce_events_subscriber", "subscriber_id", "received_at"),
+        Index("ix_bounce_events_reason", "reason", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     source: Mapped[str] = mapped_column(String(20))  # smtp | lmtp | mailbox | import | relay
-    kind: Mapped[str] = mapped_column(String(20))  # hard | soft | complaint | auto-reply
+    # hard | soft | complaint | auto-reply | not-bounce (an authentication-failure report)
+    kind: Mapped[str] = mapped_column(String(20))
+    # Why, one of digest.domain.bounce_policy.REASONS (None: stored before reasons existed).
+    reason: Mapped[str | None] = mapped_column(String(30))
     how: Mapped[str] = mapped_column(String(20))  # dsn | arf | ses | fallback | auto-reply | smtp
     recipient: Mapped[str | None] = mapped_column(String(320))
     status: Mapped[str | None] = mapped_column(String(16))

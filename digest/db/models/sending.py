@@ -94,9 +94,11 @@ class Delivery(Base):
     last_code: Mapped[int | None] = mapped_column(Integer)
     last_enhanced_code: Mapped[str | None] = mapped_column(String(16))
     last_text: Mapped[str | None] = mapped_column(Text)
-    # A bounce or complaint that came back after the relay accepted the message:
-    # hard | soft | complaint (the latest), and when it arrived.
+    # A bounce or complaint about the message: the relay's refusal during the SMTP
+    # conversation, or a report that came back after it accepted the message:
+    # hard | soft | complaint (the gravest), its reason, and when it arrived.
     bounce_kind: Mapped[str | None] = mapped_column(String(20))
+    bounce_reason: Mapped[str | None] = mapped_column(String(30))
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     attempt_log: Mapped[list[DeliveryAttempt]] = relationship(

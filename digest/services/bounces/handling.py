@@ -18,18 +18,16 @@ address: a report matched by the address alone is acted on only when we mailed t
 address in the ``RECENT_MAIL`` (:mod:`digest.services.bounces.matching`) before it
 arrived (not before the date it claims), else it is stored and nothing more.
 
-The policy (settings ``hard_bounce_limit``, ``soft_bounce_limit``,
-``soft_bounce_days``):
-
-- hard bounces (the address does not exist) mark the subscriber bounced and
-  suppress the address once they had ``hard_bounce_limit`` of them;
-- soft bounces (mailbox full, message refused) do the same once
-  ``soft_bounce_limit`` digests bounced soft within ``soft_bounce_days``; a warning
-  that a message is only delayed is stored and not counted;
-- a complaint (the reader marked a digest as spam) unsubscribes and suppresses at
-  once, also a subscriber already bounced: mailing someone who complained is what
-  gets a sender blocked;
-- an automatic reply is stored and changes nothing.
+Each event carries its reason (:mod:`digest.domain.bounce_policy`), and the bounce
+policy (:mod:`digest.services.readers.bouncing`, the same one a relay's refusal
+during sending meets) decides what it does: only an unknown user, an unknown host or
+an address that moved suppresses at once; a suspended account after a repeat; a full
+mailbox and the other soft reasons after ``soft_bounce_limit`` within
+``soft_bounce_days``; a complaint unsubscribes and suppresses at once; reasons that
+blame our sending (blocked, rejected, spam, policy, authentication) never count
+against the reader and feed the dashboard's sender-health alert; a delay warning and
+an automatic reply are stored and change nothing. Authentication-failure reports
+(DMARC) are stored too, about no reader.
 
 A pending subscriber (never confirmed) keeps that status, so that the purge of
 unconfirmed addresses still forgets them; their address is suppressed all the same.
@@ -48,17 +46,18 @@ from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from digest.bounces.arf import UNSUBSCRIBE_REQUEST
 from digest.bounces.bounce import Bounce
 from digest.bounces.parse import parse_message
 from digest.config import Settings
 from digest.db.bulk import upsert_insert
 from digest.db.models import BounceEvent, Subscriber, table_of
+from digest.domain.bounce_policy import SENDER_SIDE
 from digest.services.bounces.matching import TIED, UNMATCHED, Match, find, mailed_recently
-from digest.services.readers.suppressing import suppress
+from digest.services.readers.bouncing import apply_policy
+from digest.services.sending import breaker
 
 SOURCES = ("smtp", "lmtp", "mailbox", "import")
 ACTED_ON = ("hard", "soft", "complaint")
@@ -148,13 +147,17 @@ def take_in(
     if source not in SOURCES:
         raise ValueError(f"unknown bounce source {source!r} (known: {', '.join(SOURCES)})")
     found = parse_message(data, verp_prefix=verp_prefix(settings), envelope_to=envelope_to)
-    reports = [b for b in found if b.kind != "not-bounce"]
+    # Authentication-failure reports are about our sending, not a reader: stored all the
+    # same, for the dashboard's sender-health alert.
+    reports = [b for b in found if b.kind != "not-bounce" or b.reason == "auth_failure"]
     digest_of_message = hashlib.sha256(data).hexdigest()
     dated = reported_at(data, now) if reports else now
     taken = [
         _record(session, settings, b, _fingerprint(digest_of_message, b), source, dated, now)
         for b in reports
     ]
+    if any(b.reason in SENDER_SIDE for b in reports):
+        breaker.check_reports(session, settings, now)
     if report is not None:
         report.add(taken, len(found) - len(reports))
     return taken
@@ -201,7 +204,8 @@ def _record(
         return Taken(bounce.kind, bounce.recipient, "", None, None, "", duplicate=True)
     delivery = match.delivery
     if delivery is not None and _graver(bounce, delivery.bounce_kind):
-        delivery.bounce_kind, delivery.bounced_at = bounce.kind, at
+        delivery.bounce_kind, delivery.bounce_reason = bounce.kind, bounce.reason
+        delivery.bounced_at = at
     if subscriber is None:
         outcome = "no subscriber matched"
     elif match.how not in TIED and not mailed_recently(session, subscriber, now):
@@ -238,6 +242,7 @@ def _insert_event(
             received_at=at,
             source=source,
             kind=bounce.kind,
+            reason=bounce.reason,
             how=bounce.how,
             recipient=_cut(bounce.recipient, 320),
             status=_cut(bounce.status, 16),
@@ -258,84 +263,3 @@ def _insert_event(
 
 def _cut(value: str | None, size: int) -> str | None:
     return value[:size] if value else value
-
-
-def apply_policy(
-    session: Session,
-    settings: Settings,
-    subscriber: Subscriber,
-    address: str,
-    bounce: Bounce,
-    at: datetime,
-) -> str:
-    """Act on one stored event of ``subscriber`` about a message sent to ``address``;
-    returns what was done, in words (``suppressed: …``, ``unsubscribed: …``,
-    ``counted: …`` or ``no action: …``)."""
-    if bounce.kind == "complaint" and bounce.reporter == UNSUBSCRIBE_REQUEST:
-        # The reader's own mail client asking on their behalf: an unsubscribe, which
-        # they may undo from their links, not a spam report.
-        changed = _move(session, subscriber, address, "unsubscribed", at)
-        if changed:
-            return "unsubscribed: request from the mail client"
-        return "no action: already unsubscribed or pending"
-    if bounce.kind == "complaint":
-        detail = f"complaint ({bounce.reporter or 'feedback report'})"
-        suppress(session, address, "complaint", detail, at, graver=True)
-        changed = _move(session, subscriber, address, "unsubscribed", at)
-        return "unsubscribed: complaint" if changed else "suppressed: complaint"
-    if bounce.kind == "auto-reply":
-        return "no action: automatic reply"
-    if bounce.action == "delayed":
-        return "no action: a delay warning, the message may still arrive"
-    hard = bounce.kind == "hard"
-    limit = settings.hard_bounce_limit if hard else settings.soft_bounce_limit
-    since = None if hard else at - settings.soft_bounce_days
-    what = f"{'hard bounce' if hard else 'soft'} {bounce.status or ''}".strip()
-    within = "" if hard else f" within {settings.soft_bounce_days.days} days"
-    if limit == 0:
-        return f"no action: {what} (the policy does not act on them)"
-    count = _count(session, subscriber.id, bounce.kind, since)
-    if count < limit:
-        return f"counted: {what}, {count} of {limit}{within}"
-    detail = bounce.diagnostic or what
-    if not hard:
-        detail = f"{count} digests bounced soft{within}; last: {detail}"
-    suppress(session, address, "hard_bounce" if hard else "soft_bounce", detail, at)
-    _move(session, subscriber, address, "bounced", at)
-    return f"suppressed: {what}" if hard else f"suppressed: {count} soft bounces{within}"
-
-
-def _move(
-    session: Session, subscriber: Subscriber, address: str, status: str, at: datetime
-) -> bool:
-    """Move the subscriber to ``status`` if the bounced address is still theirs and
-    their status allows it (see the module docstring); whether it moved."""
-    if address.lower() != subscriber.email.lower():
-        return False  # an operator changed the address since: the new one is untested
-    allowed = ("active",) if status == "bounced" else ("active", "bounced")
-    changes: dict[str, object] = {"status": status}
-    if status == "unsubscribed":
-        changes["unsubscribed_at"] = at
-    moved = session.execute(
-        update(Subscriber)
-        .where(Subscriber.id == subscriber.id, Subscriber.status.in_(allowed))
-        .values(**changes)
-    )
-    session.refresh(subscriber)
-    return bool(getattr(moved, "rowcount", 0))
-
-
-def _count(session: Session, subscriber_id: int, kind: str, since: datetime | None) -> int:
-    """Bounced digests of one kind (a digest reported on twice counts once; a
-    report tied to no digest counts on its own)."""
-    per_digest = func.coalesce(BounceEvent.delivery_id, -BounceEvent.id)
-    query = select(func.count(func.distinct(per_digest))).where(
-        BounceEvent.subscriber_id == subscriber_id,
-        BounceEvent.kind == kind,
-        (BounceEvent.action.is_(None)) | (BounceEvent.action != "delayed"),
-        # Reports the policy did not act on (not tied to a message of ours) never count.
-        ~BounceEvent.outcome.startswith("no action"),
-    )
-    if since is not None:
-        query = query.where(BounceEvent.received_at > since)
-    return int(session.scalar(query) or 0)

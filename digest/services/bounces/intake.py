@@ -109,10 +109,16 @@ def poll_mailbox(
 
 
 def latest_events(
-    session: Session, *, email: str | None = None, kind: str | None = None, limit: int = 50
+    session: Session,
+    *,
+    email: str | None = None,
+    kind: str | None = None,
+    reason: str | None = None,
+    limit: int = 50,
 ) -> list[BounceEvent]:
     """The latest events, newest first: all, or those about one address (its
-    subscriber's, and reports that named it without matching), or of one kind."""
+    subscriber's, and reports that named it without matching), of one kind, or of one
+    reason (see :data:`digest.domain.bounce_policy.REASONS`)."""
     query = select(BounceEvent)
     if email is not None:
         address = email.strip().lower()
@@ -123,5 +129,7 @@ def latest_events(
         query = query.where(about)
     if kind is not None:
         query = query.where(BounceEvent.kind == kind)
+    if reason is not None:
+        query = query.where(BounceEvent.reason == reason)
     order = (BounceEvent.received_at.desc(), BounceEvent.id.desc())
     return list(session.scalars(query.order_by(*order).limit(limit)))

@@ -49,6 +49,7 @@ from digest.services.console.subscribers import (
     delete_subscriber,
     get_subscriber,
     list_subscribers,
+    subscriber_record,
     suppress_subscriber,
     update_subscriber,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "retry_deliveries",
     "retry_delivery",
     "retry_failed",
+    "subscriber_record",
     "suppress_subscriber",
     "update_subscriber",
     "update_topic",

@@ -1,11 +1,11 @@
-"""Read-only views of delivery state for the CLI, the admin pages and the API."""
+"""Read-only views of delivery state, for the CLI, the admin pages and the API."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, distinct, func, select
+from sqlalchemy import String, case, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from digest.config import Settings
@@ -100,13 +100,9 @@ def _day(session: Session, column: Any) -> Any:
 
 
 def _is_hard_bounce() -> Any:
-    """SQL for "the delivery's last reply was a hard bounce": the same rule as
-    :func:`digest.domain.delivery.is_hard_bounce` (a 5xx reply with a 5.1.x code)."""
-    return and_(
-        Delivery.last_code >= 500,
-        Delivery.last_code < 600,
-        Delivery.last_enhanced_code.like("5.1.%"),
-    )
+    """SQL for "the delivery was refused as a hard bounce": the kind the one bounce
+    classifier gave the relay's refusal (:func:`digest.bounces.classify.judge_reply`)."""
+    return Delivery.bounce_kind == "hard"
 
 
 def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict[str, Any]]:
@@ -119,7 +115,8 @@ def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict
     - ``failed``: deliveries that are failed and failed that day (``updated_at``),
       other than hard bounces: 5xx replies, retries given up, addresses blocked at
       send time;
-    - ``bounced``: deliveries that are failed with a hard bounce (5xx, 5.1.x) that day,
+    - ``bounced``: deliveries that are failed with a hard bounce (the relay's refusal
+      said the address is gone) that day,
       and deliveries the relay accepted whose hard bounce came back that day;
     - ``skipped``: digests recorded as skipped that day (nothing new, or the
       subscriber could not be mailed), by when that was decided.

@@ -126,14 +126,20 @@ def list_subscribers(
 
 
 def get_subscriber(session: Session, subscriber_id: int) -> dict[str, Any]:
-    """Everything about one subscriber (:func:`preferences.export`), with their id,
-    each delivery's id (to retry it) and their suppression entry, if any."""
-    sub = get_row(session, Subscriber, subscriber_id, "subscriber")
+    """Everything about one subscriber: :func:`subscriber_record` of the subscriber
+    with this id (:class:`NotFound` if there is none)."""
+    return subscriber_record(session, get_row(session, Subscriber, subscriber_id, "subscriber"))
+
+
+def subscriber_record(session: Session, sub: Subscriber) -> dict[str, Any]:
+    """Everything about ``sub`` (:func:`preferences.export`) as operators see it: with
+    their id, each delivery's id (to retry it) and their suppression entry, if any."""
     data = preferences.export(session, sub)
     ids = lookup.delivery_ids_of(session, sub.id)
     for digest in data["digests"]:
-        if digest["delivery"] is not None:
-            digest["delivery"]["id"] = ids.get(digest["delivery"]["message_id"])
+        delivery = digest["delivery"]
+        if delivery is not None:
+            delivery["id"] = ids.get(delivery["message_id"])
     entry = suppression_of(session, sub.email)
     data["id"] = sub.id
     data["suppression"] = None if entry is None else {"id": entry.id, "reason": entry.reason}

@@ -148,6 +148,7 @@ def export(session: Session, sub: Subscriber) -> dict[str, Any]:
                     "status": deliveries[d.id].status,
                     "sent_at": _iso(deliveries[d.id].sent_at),
                     "bounce_kind": deliveries[d.id].bounce_kind,
+                    "bounce_reason": deliveries[d.id].bounce_reason,
                     "bounced_at": _iso(deliveries[d.id].bounced_at),
                     "attempts": [
                         {
@@ -167,6 +168,7 @@ def export(session: Session, sub: Subscriber) -> dict[str, Any]:
             {
                 "received_at": _iso(e.received_at),
                 "kind": e.kind,
+                "reason": e.reason,
                 "status": e.status,
                 "recipient": e.recipient,
                 "diagnostic": e.diagnostic,

@@ -7,19 +7,31 @@ would cost the sending domain reputation, so every worker stops, the deliveries 
 still holds go back to deferred unsent, and an operator resumes once the cause is
 dealt with. The attempts judged are the latest ones in ``delivery_attempts``, shared
 by all workers; those made before the last resume no longer count.
+
+Reports that come back later count too: when, within the last hour (and since the
+last resume), at least ``breaker_min_attempts`` bounce reports blame our sending
+(blocked, rejected, spam, policy, authentication) and they make at least
+``breaker_failure_share`` of the digests sent in that time, sending pauses
+(:func:`check_reports`, run by bounce intake).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
-from digest.db.models import DeliveryAttempt
-from digest.services.sending.controls import breaker_after, pause_state, pause_unless_paused
+from digest.db.models import BounceEvent, Control, Delivery, DeliveryAttempt
+from digest.domain.bounce_policy import SENDER_SIDE
+from digest.services.sending.controls import (
+    BREAKER_AFTER,
+    breaker_after,
+    pause_state,
+    pause_unless_paused,
+)
 
 BREAKER = "circuit breaker"  # who paused sending, as the dashboard shows it
 
@@ -77,3 +89,40 @@ def check(session: Session, settings: Settings, now: datetime) -> str | None:
         return None
     pause_unless_paused(session, reason, BREAKER, now)
     return f"sending paused: {reason}"
+
+
+# How far back reports that blame our sending are counted.
+REPORT_WINDOW = timedelta(hours=1)
+
+
+def check_reports(session: Session, settings: Settings, now: datetime) -> str | None:
+    """Pause sending when bounce reports that blame our sending pile up (see the
+    module docstring); the reason when it paused, else None."""
+    share = settings.breaker_failure_share
+    if not share or pause_state(session).paused:
+        return None
+    since = now - REPORT_WINDOW
+    resumed = session.scalar(select(Control.updated_at).where(Control.key == BREAKER_AFTER))
+    if resumed is not None and resumed > since:
+        since = resumed
+    blamed = int(
+        session.scalar(
+            select(func.count()).where(
+                BounceEvent.reason.in_(sorted(SENDER_SIDE)),
+                BounceEvent.source != "relay",  # refusals are attempts, judged above
+                BounceEvent.received_at > since,
+            )
+        )
+        or 0
+    )
+    if blamed < settings.breaker_min_attempts:
+        return None
+    sent = int(session.scalar(select(func.count()).where(Delivery.sent_at > since)) or 0)
+    if blamed < share * max(sent, 1):
+        return None
+    reason = (
+        f"{BREAKER}: {blamed} bounce reports in the last hour blame our sending "
+        f"(against {sent} digests sent)"
+    )
+    pause_unless_paused(session, reason, BREAKER, now)
+    return reason

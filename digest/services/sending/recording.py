@@ -3,11 +3,16 @@ a delivery was not sent (blocked) or not sent yet (postponed).
 
 An outcome is recorded only while the delivery is still the recording worker's claim
 (row locked, still 'sending'), in the same transaction as the sent-ledger, with a
-fixed number of statements whatever the number of attempts.
+fixed number of statements whatever the number of attempts, but for refusals: a 5xx
+reply is a bounce like any report that comes back later, so each becomes a
+``bounce_events`` row (source ``relay``) with its reason from the one classifier
+(:func:`digest.bounces.classify.judge_reply`) and meets the same bounce policy
+(:mod:`digest.services.readers.bouncing`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +20,12 @@ from datetime import datetime
 from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
+from digest.bounces.bounce import one_line
+from digest.bounces.classify import judge_reply
 from digest.config import Settings
 from digest.db.bulk import insert_rows, update_rows, upsert_insert
 from digest.db.models import (
+    BounceEvent,
     Delivery,
     DeliveryAttempt,
     Digest,
@@ -31,7 +39,7 @@ from digest.db.models import (
 from digest.domain import delivery as rules
 from digest.domain.delivery import Reply
 from digest.services import metrics
-from digest.services.readers.suppressing import suppress
+from digest.services.readers.bouncing import apply_policy
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ def record(
     attempt_rows: list[dict[str, object]] = []
     digest_changes: list[dict[str, object]] = []
     sent_digests: dict[int, int] = {}  # digest id -> subscriber id
-    bounced: list[tuple[int, str, str]] = []
+    refused: list[_Refusal] = []
     postponed: set[int] = set()
     for attempt in attempts:
         row = current.get(attempt.delivery_id)
@@ -156,8 +164,8 @@ def record(
             sent_digests[row.digest_id] = row.subscriber_id
         elif status == rules.FAILED:
             digest_changes.append({"id": row.digest_id, "status": "failed", "reason": text})
-            if reply is not None and rules.is_hard_bounce(reply):
-                bounced.append((row.subscriber_id, row.email, reply.text))
+            if reply is not None and rules.is_permanent(reply):
+                refused.append(_Refusal(row.id, row.subscriber_id, row.email, count, reply))
         change.update(status=status, attempts=count, last_text=text)
         changes.append(change)
         statuses[row.id] = status
@@ -167,13 +175,7 @@ def record(
         _insert_ledger(session, list(sent_digests), now)
         session.execute(update(Digest).where(id_in(Digest.id, sent_digests)).values(status="sent"))
     update_rows(session, table_of(Digest), digest_changes)
-    for subscriber_id, email, text in bounced:
-        suppress(session, email, "hard_bounce", text, now)
-        session.execute(
-            update(Subscriber)
-            .where(Subscriber.id == subscriber_id, Subscriber.status == "active")
-            .values(status="bounced")
-        )
+    _bounce(session, settings, refused, now)
     # Last, so the shared totals stay locked for the shortest time. They count
     # attempts: a postponed delivery was not attempted.
     outcomes = Counter(s for i, s in statuses.items() if i not in postponed)
@@ -185,6 +187,70 @@ def record(
         },
     )
     return statuses
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A relay's permanent refusal of one delivery."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    attempt: int
+    reply: Reply
+
+
+def _bounce(session: Session, settings: Settings, refused: list[_Refusal], now: datetime) -> None:
+    """Each refusal as a bounce: its reason on the delivery, a bounce event, the
+    policy applied (once per subscriber at a time, as for reports)."""
+    if not refused:
+        return
+    judged = {r.delivery_id: judge_reply(r.reply.enhanced_code, r.reply.text) for r in refused}
+    update_rows(
+        session,
+        table_of(Delivery),
+        [
+            {"id": i, "bounce_kind": kind, "bounce_reason": reason, "bounced_at": now}
+            for i, (reason, kind) in judged.items()
+        ],
+    )
+    subscribers = {
+        sub.id: sub
+        for sub in session.scalars(
+            select(Subscriber)
+            .where(id_in(Subscriber.id, {r.subscriber_id for r in refused}))
+            .order_by(Subscriber.id)
+            .with_for_update()
+        )
+    }
+    for refusal in refused:
+        reason, kind = judged[refusal.delivery_id]
+        reply = refusal.reply
+        event = BounceEvent(
+            fingerprint=hashlib.sha256(
+                f"relay\x00{refusal.delivery_id}\x00{refusal.attempt}".encode()
+            ).hexdigest(),
+            received_at=now,
+            source="relay",
+            kind=kind,
+            reason=reason,
+            how="smtp",
+            recipient=refusal.email[:320],
+            status=(reply.enhanced_code or "")[:16] or None,
+            action="failed",
+            diagnostic=one_line(f"{reply.code} {reply.text}"),
+            matched_by="delivery",
+            delivery_id=refusal.delivery_id,
+            subscriber_id=refusal.subscriber_id,
+            outcome="",
+        )
+        session.add(event)
+        session.flush()
+        subscriber = subscribers.get(refusal.subscriber_id)
+        if subscriber is None:  # erased while the message was on its way
+            event.outcome = "no subscriber matched"
+            continue
+        event.outcome = apply_policy(session, settings, subscriber, refusal.email, event, now)
 
 
 def _postponed(

@@ -129,4 +129,4 @@ def test_beat_schedules_the_poll_and_a_worker_runs_it(
     with unit_of_work(db_url) as s:
         [event] = s.scalars(select(BounceEvent)).all()
         assert (event.source, event.kind, event.matched_by) == ("mailbox", "soft", "verp")
-        assert event.outcome == "counted: soft 5.2.2, 1 of 3 within 14 days"
+        assert event.outcome == "counted: soft 5.2.2 (mailbox_full), 1 of 3 within 14 days"

@@ -12,10 +12,12 @@ from sqlalchemy import select
 from digest.config import Settings
 from digest.db.engine import unit_of_work
 from digest.db.models import BounceEvent, Delivery, Subscriber, Suppression
+from digest.domain.bounce_policy import parse_policy
 from digest.mail.sender import SMTPSender
 from digest.services.bounces import handling as bouncing
 from digest.services.readers.suppressing import suppression_of
 from digest.services.sending import pipeline
+from digest.services.sending.controls import pause_state
 from tests.conftest import Received, SmtpServer
 from tests.integration.services import bounce_mail
 
@@ -89,7 +91,7 @@ def test_a_hard_bounce_to_the_verp_address_marks_the_delivery_and_suppresses(  #
     report = bounce_mail.dsn(None, to=ana.mail_from, recipient="ana@example.org")
     [taken] = take(verp, report, envelope_to=ana.mail_from)
     assert (taken.kind, taken.matched_by) == ("hard", "verp")
-    assert taken.outcome == "suppressed: hard bounce 5.1.1"
+    assert taken.outcome == "suppressed: hard bounce 5.1.1 (user_unknown)"
     assert taken.delivery_id == delivery_of(verp, "ana@example.org").id
     assert delivery_of(verp, "ana@example.org").bounce_kind == "hard"
     assert delivery_of(verp, "ana@example.org").bounced_at == SLOT1
@@ -198,12 +200,12 @@ def test_soft_bounces_suppress_at_the_threshold_within_the_window(  # type: igno
         return [t.outcome for t in take(policy, report, written, envelope_to=to)]
 
     # Two soft bounces, then a gap longer than the window: the count starts over.
-    assert full(0) == ["counted: soft 5.2.2, 1 of 3 within 7 days"]
-    assert full(1) == ["counted: soft 5.2.2, 2 of 3 within 7 days"]
-    assert full(10) == ["counted: soft 5.2.2, 1 of 3 within 7 days"]
+    assert full(0) == ["counted: soft 5.2.2 (mailbox_full), 1 of 3 within 7 days"]
+    assert full(1) == ["counted: soft 5.2.2 (mailbox_full), 2 of 3 within 7 days"]
+    assert full(10) == ["counted: soft 5.2.2 (mailbox_full), 1 of 3 within 7 days"]
     assert subscriber(policy, "ana@example.org").status == "active"
     assert suppression(policy, "ana@example.org") is None
-    assert full(11) == ["counted: soft 5.2.2, 2 of 3 within 7 days"]
+    assert full(11) == ["counted: soft 5.2.2 (mailbox_full), 2 of 3 within 7 days"]
     assert full(12) == ["suppressed: 3 soft bounces within 7 days"]
     assert subscriber(policy, "ana@example.org").status == "bounced"
     assert suppression(policy, "ana@example.org") == "soft_bounce"
@@ -232,7 +234,7 @@ def test_one_digest_bounced_soft_again_and_again_counts_once(world, verp, smtp_s
     assert outcomes == [
         "no action: a delay warning, the message may still arrive",
         "no action: a delay warning, the message may still arrive",
-        "counted: soft 5.2.2, 1 of 2 within 14 days",
+        "counted: soft 5.2.2 (mailbox_full), 1 of 2 within 14 days",
     ]
     report = bounce_mail.dsn(
         None,
@@ -243,7 +245,7 @@ def test_one_digest_bounced_soft_again_and_again_counts_once(world, verp, smtp_s
         date=SLOT1 + timedelta(hours=10),
     )
     assert [t.outcome for t in take(policy, report, SLOT1 + timedelta(days=1), envelope_to=to)] == [
-        "counted: soft 5.2.2, 1 of 2 within 14 days"
+        "counted: soft 5.2.2 (mailbox_full), 1 of 2 within 14 days"
     ]
     assert suppression(policy, "ana@example.org") is None
     assert delivery_of(policy, "ana@example.org").bounce_kind == "soft"
@@ -321,7 +323,10 @@ def test_a_pending_address_that_bounces_is_suppressed_and_stays_pending(  # type
     # Confirmation emails go out from the From address: the report names the address.
     report = bounce_mail.dsn(None, to=confirmation.mail_from, recipient="typo@example.org")
     [taken] = take(verp, report, T0 + timedelta(minutes=5))
-    assert (taken.matched_by, taken.outcome) == ("recipient", "suppressed: hard bounce 5.1.1")
+    assert (taken.matched_by, taken.outcome) == (
+        "recipient",
+        "suppressed: hard bounce 5.1.1 (user_unknown)",
+    )
     assert subscriber(verp, "typo@example.org").status == "pending"  # still purged in time
     assert suppression(verp, "typo@example.org") == "hard_bounce"
 
@@ -354,18 +359,25 @@ def test_the_policy_is_configurable(world, verp, smtp_server) -> None:  # type: 
     )
     assert take(lenient, soft, envelope_to=to)[0].outcome.startswith("no action: soft 5.2.2")
     first = bounce_mail.dsn(None, to=to, recipient="ana@example.org")
-    assert take(lenient, first, envelope_to=to)[0].outcome == "counted: hard bounce 5.1.1, 1 of 2"
+    assert (
+        take(lenient, first, envelope_to=to)[0].outcome
+        == "counted: hard bounce 5.1.1 (user_unknown), 1 of 2"
+    )
     assert subscriber(lenient, "ana@example.org").status == "active"
     # The same digest reported on again still counts once; the next digest's counts.
     again = bounce_mail.dsn(None, to=to, recipient="ana@example.org", diagnostic="550 5.1.1 gone")
-    assert take(lenient, again, envelope_to=to)[0].outcome == "counted: hard bounce 5.1.1, 1 of 2"
+    assert (
+        take(lenient, again, envelope_to=to)[0].outcome
+        == "counted: hard bounce 5.1.1 (user_unknown), 1 of 2"
+    )
     to = next_digest(lenient, world, smtp_server, 1).mail_from
     second = bounce_mail.dsn(
         None, to=to, recipient="ana@example.org", diagnostic="550 5.1.1 no such user {r}"
     )
     later = SLOT1 + timedelta(days=1, minutes=10)
     assert (
-        take(lenient, second, later, envelope_to=to)[0].outcome == "suppressed: hard bounce 5.1.1"
+        take(lenient, second, later, envelope_to=to)[0].outcome
+        == "suppressed: hard bounce 5.1.1 (user_unknown)"
     )
     assert subscriber(lenient, "ana@example.org").status == "bounced"
 
@@ -453,7 +465,7 @@ def test_events_show_on_the_subscriber_page_in_the_api_and_go_when_erased(  # ty
     page = client.get(f"/admin/subscribers/{ana_id}").text
     assert 'id="bounce-events"' in page
     assert "552 5.2.2 Mailbox full, try later" in page
-    assert "counted: soft 5.2.2, 1 of 3 within 14 days" in page
+    assert "counted: soft 5.2.2 (mailbox_full), 1 of 3 within 14 days" in page
     assert "verp · import" in page
     assert "soft bounce 2026-03-17" in page  # on the digest it was about
 
@@ -503,3 +515,103 @@ def test_a_mail_clients_unsubscribe_request_unsubscribes_without_suppressing(  #
         ana = s.scalars(select(Subscriber).where(Subscriber.email == "ana@example.org")).one()
         assert resubscribe(s, ana, SLOT1 + timedelta(hours=1))
     assert subscriber(verp, "ana@example.org").status == "active"
+
+
+# Replies that blame our sending, in the words of real ones (docs/bounces.md).
+SENDER_SIDE_REPLIES = {
+    "ana@example.org": ("5.0.0", "501 5.0.0 Invalid domain name", "rejected"),
+    "ben@example.org": (
+        "5.5.0",
+        "550 domain [example.com] mismatches client ip 192.0.2.225.",
+        "blocked",
+    ),
+    "cy@example.org": (
+        "5.7.1",
+        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+        "blocked",
+    ),
+    "dee@example.org": (
+        "5.7.26",
+        "550 5.7.26 Unauthenticated email is not accepted due to domain's DMARC policy",
+        "auth_failure",
+    ),
+}
+
+
+def test_reports_that_blame_our_sending_never_count_against_readers_and_trip_the_breaker(
+    verp: Settings, world, smtp_server: SmtpServer
+) -> None:  # type: ignore[no-untyped-def]
+    settings = dataclasses.replace(verp, breaker_min_attempts=4, soft_bounce_limit=1)
+    sent = send_digests(settings, world, smtp_server, *SENDER_SIDE_REPLIES)
+    for email, (status, diagnostic, _) in SENDER_SIDE_REPLIES.items():
+        report = bounce_mail.dsn(
+            None, to=sent[email].mail_from, recipient=email, status=status, diagnostic=diagnostic
+        )
+        [taken] = take(settings, report, SLOT1 + timedelta(minutes=10))
+        assert taken.outcome.startswith("no action: blames our sending"), (email, taken.outcome)
+    with unit_of_work(settings.database_url) as s:
+        events = {e.recipient: e.reason for e in s.scalars(select(BounceEvent))}
+        state = pause_state(s)
+    assert events == {email: reason for email, (_, _, reason) in SENDER_SIDE_REPLIES.items()}
+    for email in SENDER_SIDE_REPLIES:
+        assert subscriber(settings, email).status == "active"
+        assert suppression(settings, email) is None
+    # Four reports blaming us against four digests sent: the breaker pauses sending.
+    assert state.paused and state.by == "circuit breaker"
+    assert "4 bounce reports in the last hour blame our sending" in (state.reason or "")
+
+
+def test_a_few_reports_that_blame_our_sending_do_not_pause(
+    verp: Settings, world, smtp_server: SmtpServer
+) -> None:  # type: ignore[no-untyped-def]
+    settings = dataclasses.replace(verp, breaker_min_attempts=4)
+    sent = send_digests(settings, world, smtp_server, *SENDER_SIDE_REPLIES)
+    status, diagnostic, _ = SENDER_SIDE_REPLIES["cy@example.org"]
+    report = bounce_mail.dsn(
+        None,
+        to=sent["ana@example.org"].mail_from,
+        recipient="ana@example.org",
+        status=status,
+        diagnostic=diagnostic,
+    )
+    take(settings, report, SLOT1 + timedelta(minutes=10))
+    with unit_of_work(settings.database_url) as s:
+        assert not pause_state(s).paused
+
+
+def test_a_suspended_account_is_suppressed_after_a_repeat(
+    verp: Settings, world, smtp_server: SmtpServer
+) -> None:  # type: ignore[no-untyped-def]
+    to = send_digests(verp, world, smtp_server, "ana@example.org")["ana@example.org"].mail_from
+    disabled = "550 5.2.1 The email account that you tried to reach is disabled."
+    first = bounce_mail.dsn(
+        None, to=to, recipient="ana@example.org", status="5.2.1", diagnostic=disabled
+    )
+    [taken] = take(verp, first, SLOT1 + timedelta(minutes=10))
+    assert taken.outcome == "counted: bounce 5.2.1 (suspended), 1 of 2 within 14 days"
+    assert subscriber(verp, "ana@example.org").status == "active"
+    to = next_digest(verp, world, smtp_server, 1).mail_from
+    second = bounce_mail.dsn(
+        None, to=to, recipient="ana@example.org", status="5.2.1", diagnostic=disabled
+    )
+    [taken] = take(verp, second, SLOT1 + timedelta(days=1, minutes=10))
+    assert taken.outcome == "suppressed: 2 bounces (suspended) within 14 days"
+    assert subscriber(verp, "ana@example.org").status == "bounced"
+    assert suppression(verp, "ana@example.org") == "soft_bounce"
+
+
+def test_the_policy_table_is_configurable(verp: Settings, world, smtp_server: SmtpServer) -> None:  # type: ignore[no-untyped-def]
+    strict = dataclasses.replace(
+        verp, bounce_policy=tuple(parse_policy("mailbox_full=suppress").items())
+    )
+    to = send_digests(strict, world, smtp_server, "ana@example.org")["ana@example.org"].mail_from
+    full = bounce_mail.dsn(
+        None,
+        to=to,
+        recipient="ana@example.org",
+        status="5.2.2",
+        diagnostic="552 5.2.2 Mailbox full",
+    )
+    [taken] = take(strict, full, SLOT1 + timedelta(minutes=10))
+    assert taken.outcome == "suppressed: hard bounce 5.2.2 (mailbox_full)"
+    assert suppression(strict, "ana@example.org") == "hard_bounce"

@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from digest.db.engine import unit_of_work
-from digest.db.models import Article, Delivery, DeliveryAttempt, Digest, Subscriber, Suppression
+from digest.db.models import (
+    Article,
+    BounceEvent,
+    Delivery,
+    DeliveryAttempt,
+    Digest,
+    Subscriber,
+    Suppression,
+)
 from digest.domain.consent import address_hash
 from digest.mail.sender import SMTPSender
 from digest.services.sending import pipeline, planning
@@ -164,6 +172,60 @@ def test_550_5_1_1_fails_suppresses_and_never_retries(
     world.article("a2", SLOT1 + timedelta(hours=1), ["tech"])
     assert run(mail_settings, SLOT2).planned == 1  # only the one still active
     assert [r.rcpt_tos for r in smtp_server.received] == [["here@example.org"]] * 2
+
+
+def test_a_relay_refusal_is_a_bounce_with_a_reason_and_the_same_policy(
+    world,
+    mail_settings,
+    db_url,
+    smtp_server,  # type: ignore[no-untyped-def]
+) -> None:
+    """A 5xx during the SMTP conversation goes through the reason rules and the bounce
+    policy of reports: a 5.1.1 in a block-list refusal does not suppress, a user
+    unknown said with another code does, a full mailbox is counted."""
+    world.topics("tech")
+    world.article("a1", T0 + timedelta(hours=1), ["tech"])
+    replies = {
+        "listed@example.org": "550 5.1.1 Service unavailable; client [192.0.2.1] blocked using"
+        " zen.spamhaus.org",
+        "gone@example.org": "550 5.5.0 <gone@example.org>: User unknown",
+        "full@example.org": "552 5.2.2 Mailbox full",
+        "policy@example.org": "554 5.7.1 Message rejected for policy reasons",
+    }
+    for email in replies:
+        world.subscriber(email, "tech", T0)
+    smtp_server.handler.rcpt_replies.update(replies)
+
+    assert run(mail_settings, SLOT1).failed == 4
+    with unit_of_work(db_url) as s:
+        events = {
+            e.recipient: e
+            for e in s.scalars(select(BounceEvent).where(BounceEvent.source == "relay"))
+        }
+        statuses = {sub.email: sub.status for sub in s.scalars(select(Subscriber))}
+        suppressed = {row.email for row in s.scalars(select(Suppression))}
+        bounced = {d.email: (d.bounce_kind, d.bounce_reason) for d in s.scalars(select(Delivery))}
+    assert {r: (e.reason, e.kind) for r, e in events.items()} == {
+        "listed@example.org": ("blocked", "soft"),
+        "gone@example.org": ("user_unknown", "hard"),
+        "full@example.org": ("mailbox_full", "soft"),
+        "policy@example.org": ("policy_violation", "soft"),
+    }
+    assert bounced["gone@example.org"] == ("hard", "user_unknown")
+    assert bounced["listed@example.org"] == ("soft", "blocked")
+    assert statuses == {
+        "listed@example.org": "active",
+        "gone@example.org": "bounced",
+        "full@example.org": "active",
+        "policy@example.org": "active",
+    }
+    assert suppressed == {"gone@example.org"}
+    assert events["listed@example.org"].outcome.startswith("no action: blames our sending")
+    assert events["policy@example.org"].outcome.startswith("no action: blames our sending")
+    assert events["full@example.org"].outcome == (
+        "counted: soft 5.2.2 (mailbox_full), 1 of 3 within 14 days"
+    )
+    assert events["gone@example.org"].outcome == "suppressed: hard bounce 5.5.0 (user_unknown)"
 
 
 def test_a_dropped_connection_defers(world, mail_settings, db_url, smtp_server) -> None:  # type: ignore[no-untyped-def]

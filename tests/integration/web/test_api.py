@@ -508,6 +508,8 @@ def test_stats_and_the_sending_switch(ops: Api, db_url: str) -> None:
         "deliveries": {},
         "sending_paused": False,
         "replies_unrecorded": 0,
+        "bounce_reasons": [],
+        "sender_health": None,
     }
     assert ops("PUT", "/api/sending", {"paused": True}).json() == {"paused": True}
     assert ops("GET", "/api/stats").json()["sending_paused"] is True

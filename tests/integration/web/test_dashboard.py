@@ -162,7 +162,12 @@ def seed(db_url: str, world: Any, now: datetime) -> Seeded:
     seeder.digest(seeder.subscriber(), "skipped", busy + 7 * h)
     # A bad day: a refusal, a hard bounce, a retry given up after a deferral.
     seeder.delivery("failed", bad + 8 * h, attempts=[(bad + 8 * h, "failed", ERROR_TEXTS[0])])
-    seeder.delivery("failed", bad + 9 * h, attempts=[(bad + 9 * h, "failed", ERROR_TEXTS[1])])
+    seeder.delivery(  # the relay's refusal, classified as the recorder does it
+        "failed",
+        bad + 9 * h,
+        attempts=[(bad + 9 * h, "failed", ERROR_TEXTS[1])],
+        bounce=("hard", bad + 9 * h),
+    )
     seeder.delivery(
         "failed",
         bad + 10 * h,

@@ -210,8 +210,10 @@ def test_a_qmail_bounce_is_read_from_its_text() -> None:
 def test_the_reason_in_a_qmail_bounce_decides_the_kind() -> None:
     assert only(parse_message(qmail("Remote host said: 552 Mailbox quota exceeded"))).kind == "soft"
     assert only(parse_message(qmail("Remote host said: 550 Unknown user"))).kind == "hard"
-    # No reason, but qmail calls every such failure permanent.
-    assert only(parse_message(qmail("Giving up on 192.0.2.7."))).kind == "hard"
+    # No reason: qmail calls every such failure permanent, but a failure nobody
+    # explains must not suppress an address.
+    gave_up = only(parse_message(qmail("Giving up on 192.0.2.7.")))
+    assert (gave_up.reason, gave_up.kind) == ("expired", "soft")
 
 
 def test_a_bounce_that_says_nothing_about_why_is_soft() -> None:

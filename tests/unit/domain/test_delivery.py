@@ -42,17 +42,6 @@ def test_only_5xx_is_permanent() -> None:
     assert not rules.is_permanent(Reply(250, None, "OK"))
 
 
-def test_hard_bounce_is_a_permanent_bad_address() -> None:
-    assert rules.is_hard_bounce(Reply(550, "5.1.1", "5.1.1 No such user"))
-    assert rules.is_hard_bounce(Reply(553, None, "5.1.3 bad address syntax"))
-    assert rules.is_hard_bounce(Reply(550, "5.1.2", "5.1.2 bad destination system"))
-    assert not rules.is_hard_bounce(Reply(550, "5.7.1", "5.7.1 policy"))
-    assert not rules.is_hard_bounce(Reply(552, "5.2.2", "5.2.2 mailbox full"))
-    assert not rules.is_hard_bounce(Reply(550, None, "mailbox unavailable"))
-    assert not rules.is_hard_bounce(Reply(450, "4.1.1", "4.1.1 mailbox busy"))
-    assert not rules.is_hard_bounce(Reply(None, None, "5.1.1 in a network error text"))
-
-
 def test_parse_enhanced_code() -> None:
     assert rules.parse_enhanced_code("5.1.1 <x@y>: Recipient address rejected") == "5.1.1"
     assert rules.parse_enhanced_code("4.7.0 greylisted") == "4.7.0"
