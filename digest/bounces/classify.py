@@ -26,7 +26,8 @@ The reason, by the first rule that decides:
    5.1.1 an unknown user, 5.2.1 a mailbox that exists but refuses, 5.7.26 an authentication
    failure, …
 4. Nothing else: *undetermined*. A failure nobody explains ("554 Transaction
-   failed", an empty diagnostic with 5.0.0, a 503) blames no one.
+   failed", an empty diagnostic with 5.0.0, a 503) proves nothing about the
+   address: it is soft.
 
 The kind: *hard* only for a user unknown, a host unknown or an address that moved,
 and never for a delay (``Action: delayed``, or a report announcing one); everything
@@ -57,6 +58,13 @@ _MAILBOX_EXISTS = re.compile(r"x\.2\.[0-4]$")
 # sender's domain has a null MX).
 _SENDER_STATUS = frozenset({"x.1.7", "x.1.8", "x.7.27"})
 _AFTER_MAIL_FROM = re.compile(r"after mail from|in reply to mail from", re.I)
+# Words that put an "unknown" or "invalid" address or domain on our side when they
+# are on the same line: our sender, our headers, our IP, a link, an allow list.
+_ABOUT_US = re.compile(
+    r"\bsender\b|from header|header from|return[- ]?path|\bmail from\b|\bhelo\b|\behlo\b"
+    r"|\byour ip\b|\bsending ip\b|\burl\b|\blink\b|(?:allow|white|safe) ?list",
+    re.I,
+)
 _DIRECTORY_BLOCK = re.compile(r"recipient address rejected: access denied", re.I)
 # An unknown user said in answer to the message, after RCPT TO accepted the address.
 _AFTER_DATA = re.compile(
@@ -105,14 +113,17 @@ def reason_for(status: str | None, *texts: str) -> Reason:
     """The reason, by the rules in the module docstring: the words of the texts, the
     most specific first, then the status code."""
     for text in texts:
-        reason = _by_words(text)
-        if reason is None:
+        found = _match(text)
+        if found is None:
             continue
+        reason, line = found
         generic = "x" + (status or "")[1:]
         if reason in ADDRESS_GONE and _MAILBOX_EXISTS.match(generic):
             return reason_of_status(status)  # x.2.x: the mailbox exists, whatever the words
-        if reason in ADDRESS_GONE and (generic in _SENDER_STATUS or _AFTER_MAIL_FROM.search(text)):
-            return "rejected"  # the unknown user or domain is our sender's
+        if reason in ADDRESS_GONE and (
+            generic in _SENDER_STATUS or _AFTER_MAIL_FROM.search(text) or _ABOUT_US.search(line)
+        ):
+            return "rejected"  # the unknown user or domain is our sender's, or a list's
         if _DIRECTORY_BLOCK.search(text) and generic != "x.4.1":
             return "policy_violation"  # only Exchange Online's 5.4.1 means "not in the directory"
         if reason == "user_unknown" and _AFTER_DATA.search(text):
@@ -122,8 +133,20 @@ def reason_for(status: str | None, *texts: str) -> Reason:
 
 
 def _by_words(text: str) -> Reason | None:
+    found = _match(text)
+    return found[0] if found else None
+
+
+def _match(text: str) -> tuple[Reason, str] | None:
+    """The first reason the words of ``text`` name, and the line that names it."""
     plain = _LINK.sub(r"\1", _ADDRESS.sub(" ", text))
-    return next((reason for reason, words in WORDS if words.search(plain)), None)
+    for reason, words in WORDS:
+        hit = words.search(plain)
+        if hit:
+            start = plain.rfind("\n", 0, hit.start()) + 1
+            end = plain.find("\n", hit.end())
+            return reason, plain[start : None if end < 0 else end]
+    return None
 
 
 def reason_of_status(status: str | None) -> Reason:

@@ -14,6 +14,15 @@ def _words(*patterns: str) -> re.Pattern[str]:
 
 # What the words say, in order: the first that matches decides.
 WORDS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
+    # Our own account at the relay: refused before any reader's mailbox was asked.
+    (
+        "rejected",
+        _words(
+            r"sender account|account (?:is )?(?:not )?(?:allowed|permitted) to send|sendasdenied",
+            r"sending (?:paused|disabled|suspended) for (?:this|your) account",
+        ),
+    ),
+    ("rate_limited", _words(r"sending (?:quota|limit)")),
     (
         "mailbox_full",
         _words(
@@ -71,7 +80,7 @@ WORDS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
             r"adresse ip source bloquee|blocked for spamming|server access .{0,40}(?:forbidden"
             r"|denied)",
             r"sending (?:ip|server|host|mta) .{0,40}(?:blocked|denied|refused)",
-            r"connections not accepted from servers without",
+            r"connections not accepted from servers without|not listed in our allowed senders",
             r"messages from [\d.:a-f]+ (?:weren'?t|were not) sent",
         ),
     ),
@@ -91,7 +100,8 @@ WORDS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
     (
         "rate_limited",
         _words(
-            r"rate limit|at a rate|too (?:fast|quickly)|too many (?:messages|e-?mails|mails"
+            r"rate limit|at a rate|too (?:fast|quickly)"
+            r"|too many (?:messages|e-?mails|mails"
             r"|recipients)",
             r"sent to too many|throttl|frequency limited|unexpected volume|temporarily deferred",
             r"limit exceeded|exceeded .{0,20}limit",
@@ -133,7 +143,8 @@ WORDS: tuple[tuple[Reason, re.Pattern[str]], ...] = (
             r"|destinataire invalide",
             r"not (?:a )?(?:valid|registered) (?:user|recipient|address|mailbox)"
             r"|is not a registered",
-            r"recipient name is not recognized|not listed in|no mailbox|mailbox not available",
+            r"recipient name is not recognized|no mailbox|mailbox not available",
+            r"not listed in (?:the )?(?:[\w&]+ ){0,3}(?:directory|address book)",
             r"no longer (?:in use|available|active|valid)|no valid recipients",
             r"doesn'?t have an? [\w.-]+ account|check (?:if|that"
             r"|whether) (?:the )?address is correct",

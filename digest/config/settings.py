@@ -27,7 +27,13 @@ from digest.config.sending import DomainLimit, split_smtp_urls
 from digest.config.sending import domain_limits_setting as _domain_limits
 from digest.config.sending import share_setting as _share
 from digest.config.sending import smtp_urls_setting as _smtp_url
-from digest.domain.bounce_policy import DEFAULT_POLICY, Action, Reason, parse_policy
+from digest.domain.bounce_policy import (
+    ADDRESS_GONE,
+    DEFAULT_POLICY,
+    Action,
+    Reason,
+    parse_policy,
+)
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -182,11 +188,14 @@ class Settings:
         return split_smtp_urls(self.smtp_url or "")
 
     def bounce_action(self, reason: str | None, kind: str) -> Action:
-        """What the bounce policy does with a bounce of ``reason`` (one stored before
-        reasons existed: by its ``kind``)."""
+        """What the bounce policy does with a bounce of ``reason`` and ``kind`` (one
+        stored before reasons existed: by its kind). An address said to be gone in a
+        soft bounce (a 4.x.x status) counts as soft rather than suppress at once."""
         if reason is None:
             return "suppress" if kind == "hard" else "soft"
-        return dict(self.bounce_policy).get(reason, "soft")  # type: ignore[call-overload]
+        action: Action = dict(self.bounce_policy).get(reason, "soft")  # type: ignore[call-overload]
+        uncertain = reason in ADDRESS_GONE and kind != "hard"  # said with a 4xx, say
+        return "soft" if action == "suppress" and uncertain else action
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -2,21 +2,24 @@
 
 Every bounce, complaint, automatic reply and synchronous refusal gets one reason from
 a fixed list, close to the one the Sisimai project uses (its documentation describes
-each reason; the rules that find them are ours, in :mod:`digest.bounces.reasons`).
+each reason; the rules that find them are ours, in :mod:`digest.bounces.classify`).
 The policy maps each reason to one action:
 
 - ``suppress``: the address is gone; suppress it at once (after ``hard_bounce_limit``
-  such bounces, 1 unless configured);
+  such bounces, 1 unless configured). An unknown user or host said with a 4.x.x
+  status (a soft bounce) counts as ``soft`` instead;
 - ``repeat``: suppress after ``repeat_limit`` of them (an account shut may reopen);
 - ``soft``: count against ``soft_bounce_limit`` within ``soft_bounce_days``;
-- ``sender``: the reply blames our sending (our IP, name, authentication, content):
-  never counted against the reader, shown to operators as a sender-health alert;
+- ``sender``: the reply blames our sending (our IP, name, authentication, content,
+  how fast we send): never counted against the reader, shown to operators as a
+  sender-health alert;
 - ``complaint``: the reader asked to stop; unsubscribe and suppress at once;
 - ``ignore``: stored and nothing more (deliveries, automatic replies).
 
 The defaults suppress at once only for an unknown user, an unknown host and an
 address that moved; a policy written as ``reason=action,…`` (``DIGEST_BOUNCE_POLICY``)
-changes single rows and keeps the rest.
+changes single rows of the bounce reasons and keeps the rest (complaints, automatic
+replies and deliveries keep theirs).
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ DESCRIPTIONS: Mapping[Reason, str] = MappingProxyType(
         "system_error": "the receiving system failed or was unavailable",
         "expired": "delivery was given up after retrying too long",
         "too_many_connections": "we opened too many connections",
-        "rate_limited": "we or the reader's mailbox received too fast",
+        "rate_limited": "we sent too fast, or the mailbox received too much",
         "delivered": "a delivery report, not a failure",
         "vacation": "an automatic reply",
         "feedback": "a complaint or unsubscribe request from the reader",
@@ -79,10 +82,20 @@ DESCRIPTIONS: Mapping[Reason, str] = MappingProxyType(
 
 # A permanent failure of these says the address itself is gone.
 ADDRESS_GONE: frozenset[Reason] = frozenset({"user_unknown", "host_unknown", "has_moved"})
-# These say the receiver refused *us*: our IP, name, authentication or content.
+# These say the receiver refused *us*: our IP, name, authentication, content or pace.
 SENDER_SIDE: frozenset[Reason] = frozenset(
-    {"blocked", "rejected", "spam_detected", "policy_violation", "auth_failure"}
+    {
+        "blocked",
+        "rejected",
+        "spam_detected",
+        "policy_violation",
+        "auth_failure",
+        "too_many_connections",
+        "rate_limited",
+    }
 )
+# Not bounces of a reader's address: their rows of the policy do not change.
+FIXED: frozenset[Reason] = frozenset({"delivered", "vacation", "feedback"})
 
 Action = Literal["suppress", "repeat", "soft", "sender", "complaint", "ignore"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
@@ -115,9 +128,13 @@ def parse_policy(text: str) -> dict[Reason, Action]:
             raise ValueError(f"{item.strip()!r} is not reason=action")
         if reason not in REASONS:
             raise ValueError(f"unknown bounce reason {reason!r} (known: {', '.join(REASONS)})")
-        if action not in ACTIONS:
+        if reason in FIXED:
+            fixed = DEFAULT_POLICY[reason]  # type: ignore[index]
+            raise ValueError(f"{reason} is not a bounce: its action ({fixed}) is fixed")
+        choices = [a for a in ACTIONS if a != "complaint"]
+        if action not in choices:
             raise ValueError(
-                f"unknown action {action!r} for {reason} (known: {', '.join(ACTIONS)})"
+                f"unknown action {action!r} for {reason} (known: {', '.join(choices)})"
             )
         policy[reason] = action  # type: ignore[index, assignment]
     return policy

@@ -130,9 +130,9 @@ def _count_and_act(
     return f"suppressed: {count} {many}{within}"
 
 
-def reasons_acting(settings: Settings, action: Action) -> Sequence[str]:
-    """The reasons the policy gives ``action``."""
-    return [r for r in REASONS if settings.bounce_action(r, "soft") == action]
+def reasons_acting(settings: Settings, action: Action, kind: str) -> Sequence[str]:
+    """The reasons the policy gives ``action`` in a bounce of ``kind``."""
+    return [r for r in REASONS if settings.bounce_action(r, kind) == action]
 
 
 def _count(
@@ -142,18 +142,23 @@ def _count(
     action: Action,
     since: datetime | None,
 ) -> int:
-    """Bounced digests whose reason the policy gives ``action`` (a digest reported on
-    twice counts once; a report tied to no digest counts on its own). Events stored
-    before reasons existed count by their kind."""
+    """Bounced digests whose reason and kind the policy gives ``action`` (a digest
+    reported on twice counts once; a report tied to no digest counts on its own).
+    Events stored before reasons existed count by their kind."""
     per_digest = func.coalesce(BounceEvent.delivery_id, -BounceEvent.id)
+    alike: list[ColumnElement[bool]] = [
+        and_(
+            BounceEvent.kind == kind,
+            BounceEvent.reason.in_(reasons_acting(settings, action, kind)),
+        )
+        for kind in ("hard", "soft")
+    ]
     legacy_kind = "hard" if action == "suppress" else "soft" if action == "soft" else None
-    alike: ColumnElement[bool] = BounceEvent.reason.in_(reasons_acting(settings, action))
     if legacy_kind is not None:
-        alike = or_(alike, and_(BounceEvent.reason.is_(None), BounceEvent.kind == legacy_kind))
+        alike.append(and_(BounceEvent.reason.is_(None), BounceEvent.kind == legacy_kind))
     query = select(func.count(func.distinct(per_digest))).where(
         BounceEvent.subscriber_id == subscriber_id,
-        alike,
-        BounceEvent.kind.in_(("hard", "soft")),
+        or_(*alike),
         (BounceEvent.action.is_(None)) | (BounceEvent.action != "delayed"),
         # Reports the policy did not act on (not tied to a message of ours) never count.
         ~BounceEvent.outcome.startswith(NO_ACTION),

@@ -9,10 +9,10 @@ dealt with. The attempts judged are the latest ones in ``delivery_attempts``, sh
 by all workers; those made before the last resume no longer count.
 
 Reports that come back later count too: when, within the last hour (and since the
-last resume), at least ``breaker_min_attempts`` bounce reports blame our sending
-(blocked, rejected, spam, policy, authentication) and they make at least
-``breaker_failure_share`` of the digests sent in that time, sending pauses
-(:func:`check_reports`, run by bounce intake).
+last resume), reports tied to our digests blame our sending (blocked, rejected,
+spam, policy, authentication, pace) for at least ``breaker_min_attempts`` digests,
+and for at least ``breaker_failure_share`` of those sent in the last day, sending
+pauses (:func:`check_reports`, run by bounce intake).
 """
 
 from __future__ import annotations
@@ -91,13 +91,23 @@ def check(session: Session, settings: Settings, now: datetime) -> str | None:
     return f"sending paused: {reason}"
 
 
-# How far back reports that blame our sending are counted.
+# How far back reports that blame our sending are counted, and how far back the
+# digests they may be about (a report can come hours after its message).
 REPORT_WINDOW = timedelta(hours=1)
+SENT_WINDOW = timedelta(hours=24)
+# How a report names the digest it is about (the HMAC-checked VERP token or header, or
+# our random Message-ID): only such reports count, so a forged one naming nothing of
+# ours cannot pause sending (digest.services.bounces.matching.TIED).
+_TIED = ("verp", "header", "message-id")
 
 
 def check_reports(session: Session, settings: Settings, now: datetime) -> str | None:
     """Pause sending when bounce reports that blame our sending pile up (see the
-    module docstring); the reason when it paused, else None."""
+    module docstring): at least ``breaker_min_attempts`` digests of the last day were
+    reported on so within the last hour (since the last resume), and they make at
+    least ``breaker_failure_share`` of the digests sent in the last day. Only reports
+    tied to a digest of ours count, each digest once. The reason when it paused,
+    else None."""
     share = settings.breaker_failure_share
     if not share or pause_state(session).paused:
         return None
@@ -107,9 +117,12 @@ def check_reports(session: Session, settings: Settings, now: datetime) -> str | 
         since = resumed
     blamed = int(
         session.scalar(
-            select(func.count()).where(
+            select(func.count(func.distinct(BounceEvent.delivery_id))).where(
                 BounceEvent.reason.in_(sorted(SENDER_SIDE)),
+                BounceEvent.kind.in_(("hard", "soft")),
                 BounceEvent.source != "relay",  # refusals are attempts, judged above
+                BounceEvent.matched_by.in_(_TIED),
+                BounceEvent.delivery_id.is_not(None),
                 BounceEvent.received_at > since,
             )
         )
@@ -117,12 +130,14 @@ def check_reports(session: Session, settings: Settings, now: datetime) -> str | 
     )
     if blamed < settings.breaker_min_attempts:
         return None
-    sent = int(session.scalar(select(func.count()).where(Delivery.sent_at > since)) or 0)
+    sent = int(
+        session.scalar(select(func.count()).where(Delivery.sent_at > now - SENT_WINDOW)) or 0
+    )
     if blamed < share * max(sent, 1):
         return None
     reason = (
-        f"{BREAKER}: {blamed} bounce reports in the last hour blame our sending "
-        f"(against {sent} digests sent)"
+        f"{BREAKER}: in the last hour, bounce reports blamed our sending for {blamed} "
+        f"of the {sent} digests sent in the last day"
     )
     pause_unless_paused(session, reason, BREAKER, now)
     return reason

@@ -226,30 +226,34 @@ def _bounce(session: Session, settings: Settings, refused: list[_Refusal], now: 
     for refusal in refused:
         reason, kind = judged[refusal.delivery_id]
         reply = refusal.reply
-        event = BounceEvent(
-            fingerprint=hashlib.sha256(
-                f"relay\x00{refusal.delivery_id}\x00{refusal.attempt}".encode()
-            ).hexdigest(),
-            received_at=now,
-            source="relay",
-            kind=kind,
-            reason=reason,
-            how="smtp",
-            recipient=refusal.email[:320],
-            status=(reply.enhanced_code or "")[:16] or None,
-            action="failed",
-            diagnostic=one_line(f"{reply.code} {reply.text}"),
-            matched_by="delivery",
-            delivery_id=refusal.delivery_id,
-            subscriber_id=refusal.subscriber_id,
-            outcome="",
-        )
-        session.add(event)
-        session.flush()
         subscriber = subscribers.get(refusal.subscriber_id)
-        if subscriber is None:  # erased while the message was on its way
-            event.outcome = "no subscriber matched"
-            continue
+        event_id = session.scalar(
+            upsert_insert(session)(table_of(BounceEvent))
+            .values(
+                # One per refusal: a delivery retried by an operator counts its attempts on.
+                fingerprint=hashlib.sha256(
+                    f"relay\x00{refusal.delivery_id}\x00{refusal.attempt}".encode()
+                ).hexdigest(),
+                received_at=now,
+                source="relay",
+                kind=kind,
+                reason=reason,
+                how="smtp",
+                recipient=refusal.email[:320],
+                status=(reply.enhanced_code or "")[:16] or None,
+                action="failed",
+                diagnostic=one_line(f"{reply.code} {reply.text}"),
+                matched_by="delivery",
+                delivery_id=refusal.delivery_id,
+                subscriber_id=None if subscriber is None else subscriber.id,
+                outcome="" if subscriber is not None else "no subscriber matched",
+            )
+            .on_conflict_do_nothing(index_elements=["fingerprint"])
+            .returning(BounceEvent.id)
+        )
+        if event_id is None or subscriber is None:
+            continue  # recorded before, or the subscriber was erased meanwhile
+        event = session.get_one(BounceEvent, event_id)
         event.outcome = apply_policy(session, settings, subscriber, refusal.email, event, now)
 
 

@@ -558,7 +558,33 @@ def test_reports_that_blame_our_sending_never_count_against_readers_and_trip_the
         assert suppression(settings, email) is None
     # Four reports blaming us against four digests sent: the breaker pauses sending.
     assert state.paused and state.by == "circuit breaker"
-    assert "4 bounce reports in the last hour blame our sending" in (state.reason or "")
+    assert "blamed our sending for 4 of the 4 digests sent in the last day" in (state.reason or "")
+
+
+def test_forged_reports_naming_no_digest_of_ours_do_not_pause(
+    verp: Settings, world, smtp_server: SmtpServer
+) -> None:  # type: ignore[no-untyped-def]
+    settings = dataclasses.replace(verp, breaker_min_attempts=4)
+    send_digests(settings, world, smtp_server, "ana@example.org")
+    status, diagnostic, _ = SENDER_SIDE_REPLIES["cy@example.org"]
+    # One report to the bare bounce address naming 25 recipients, none of ours.
+    blocks = "".join(
+        f"\r\nFinal-Recipient: rfc822; r{n}@example.net\r\nAction: failed\r\n"
+        f"Status: {status}\r\nDiagnostic-Code: smtp; {diagnostic}\r\n"
+        for n in range(25)
+    )
+    report = (
+        "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@bounce.example.org\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.example.net\r\n{blocks}\r\n--b--\r\n"
+    ).encode()
+    taken = take(settings, report, SLOT1 + timedelta(minutes=10))
+    assert len(taken) == 25 and all(t.matched_by == "none" for t in taken)
+    with unit_of_work(settings.database_url) as s:
+        assert not pause_state(s).paused
 
 
 def test_a_few_reports_that_blame_our_sending_do_not_pause(
@@ -615,3 +641,22 @@ def test_the_policy_table_is_configurable(verp: Settings, world, smtp_server: Sm
     [taken] = take(strict, full, SLOT1 + timedelta(minutes=10))
     assert taken.outcome == "suppressed: hard bounce 5.2.2 (mailbox_full)"
     assert suppression(strict, "ana@example.org") == "hard_bounce"
+
+
+def test_an_unknown_user_said_with_a_4xx_counts_as_soft(
+    verp: Settings, world, smtp_server: SmtpServer
+) -> None:  # type: ignore[no-untyped-def]
+    to = send_digests(verp, world, smtp_server, "ana@example.org")["ana@example.org"].mail_from
+    report = bounce_mail.dsn(
+        None,
+        to=to,
+        recipient="ana@example.org",
+        status="4.1.1",
+        diagnostic="450 4.1.1 <ana@example.org>",  # the code alone says it
+    )
+    [taken] = take(verp, report, SLOT1 + timedelta(minutes=10))
+    assert (taken.kind, taken.outcome) == (
+        "soft",
+        "counted: soft 4.1.1 (user_unknown), 1 of 3 within 14 days",
+    )
+    assert subscriber(verp, "ana@example.org").status == "active"

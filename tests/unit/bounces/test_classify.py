@@ -162,6 +162,37 @@ def test_the_classes_of_error(status: str | None, text: str, reason: str) -> Non
     assert reason_for(status, text) == reason
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "550 5.7.1 Message rejected: invalid address in From header",
+        "550 5.7.1 Command rejected: invalid address format for sender",
+        "550 5.7.1 Rejected: user does not exist in allow list",
+        "550 5.7.1 Mail from news.example.org not accepted: domain not found",
+        "553 5.7.1 Return path domain does not exist",
+        "550 5.7.1 URL in message body: domain not found in our whitelist",
+        "550 Relaying denied. Unknown user for this sender",
+        "550 5.7.0 Mail Sending denied. This error occurs if the sender account is disabled",
+        "554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException",
+        "554 Message rejected: Sending paused for this account.",
+    ],
+)
+def test_an_unknown_or_invalid_address_of_ours_is_no_reader_gone(text: str) -> None:
+    assert judge_reply(None, text) == ("rejected", "soft")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("550 5.4.5 Daily user sending quota exceeded", "rate_limited"),
+        ("550 Your IP address is not listed in our allowed senders", "blocked"),
+        ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred", "rate_limited"),
+    ],
+)
+def test_our_own_limits_blame_our_sending(text: str, reason: str) -> None:
+    assert judge_reply(None, text) == (reason, "soft")
+
+
 def test_user_unknown_in_words_is_hard_even_with_a_4xx_reply() -> None:
     assert judge("4.1.1", "450 4.1.1 <a@b.example>: User unknown") == ("user_unknown", "hard")
     # A 4.x.x code alone does not say it for sure.

@@ -33,6 +33,8 @@ def test_reasons_that_blame_our_sending_never_count_against_the_reader() -> None
         "spam_detected",
         "policy_violation",
         "auth_failure",
+        "too_many_connections",
+        "rate_limited",
     } == SENDER_SIDE
     assert all(DEFAULT_POLICY[r] == "sender" for r in SENDER_SIDE)
 
@@ -56,6 +58,8 @@ def test_a_policy_changes_single_rows_and_keeps_the_rest() -> None:
         ("nope=soft", "unknown bounce reason 'nope'"),
         ("suspended=never", "unknown action 'never' for suspended"),
         ("suspended", "'suspended' is not reason=action"),
+        ("feedback=ignore", "feedback is not a bounce: its action"),
+        ("mailbox_full=complaint", "unknown action 'complaint' for mailbox_full"),
     ],
 )
 def test_a_bad_policy_is_refused_by_name(text: str, words: str) -> None:
@@ -69,6 +73,8 @@ def test_settings_carry_the_policy() -> None:
     settings = load_settings({"DIGEST_BOUNCE_POLICY": "filtered=sender"})
     assert settings.bounce_action("filtered", "soft") == "sender"
     assert settings.bounce_action("user_unknown", "hard") == "suppress"
+    # A gone address said in a delay or a 4xx counts as soft, never suppresses at once.
+    assert settings.bounce_action("user_unknown", "soft") == "soft"
     # Events stored before reasons existed go by their kind.
     assert settings.bounce_action(None, "hard") == "suppress"
     assert settings.bounce_action(None, "soft") == "soft"
