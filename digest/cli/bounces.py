@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from digest.cli import support
+from digest.domain.text import counted
 from digest.services.database import unit_of_work
 
 
@@ -91,7 +92,7 @@ def bounces_serve(host: str, port: int, lmtp: bool, domains: tuple[str, ...]) ->
         stop.wait()
     finally:
         server.stop()
-        click.echo(f"stopped after {server.bounce_handler.received} messages")
+        click.echo(f"stopped after {counted(server.bounce_handler.received, 'message')}")
 
 
 def _reason(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

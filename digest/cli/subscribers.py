@@ -12,6 +12,7 @@ from typing import BinaryIO, TextIO
 import click
 
 from digest.cli import support
+from digest.domain.text import counted
 from digest.services.database import unit_of_work
 
 
@@ -138,10 +139,11 @@ def subscribers_import(
                 tenth = min(10, done * 10 // size)
                 if tenth > logged:
                     logged = tenth
-                    click.echo(f"importing: {totals.rows} rows read ({tenth * 10}%)", err=True)
+                    read = counted(totals.rows, "row")
+                    click.echo(f"importing: {read} read ({tenth * 10}%)", err=True)
             elif totals.rows // 10_000 > logged:  # standard input: its size is unknown
                 logged = totals.rows // 10_000
-                click.echo(f"importing: {totals.rows} rows read", err=True)
+                click.echo(f"importing: {counted(totals.rows, 'row')} read", err=True)
 
         try:
             totals = import_subscribers(

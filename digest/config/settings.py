@@ -73,14 +73,14 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 class Branding:
     """The publisher's look, shared by the public pages and every email."""
 
-    site_name: str = "digest"
+    site_name: str = "Digest"
     logo_url: str | None = None
     accent_color: str = "#b91c1c"
     postal_address: str = ""
 
 
 def _branding(get: Callable[[str], str | None]) -> Branding:
-    site_name = " ".join((get("DIGEST_SITE_NAME") or "digest").split())
+    site_name = " ".join((get("DIGEST_SITE_NAME") or "Digest").split())
     if len(site_name) > 100:
         raise ConfigError("DIGEST_SITE_NAME must be at most 100 characters")
     logo_url = (get("DIGEST_LOGO_URL") or "").strip() or None

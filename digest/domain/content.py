@@ -38,6 +38,7 @@ class DigestContent:
     slot_at: datetime  # UTC
     timezone: str  # the recipient's zone, for showing times
     weekly: bool = False  # the slot includes weekly topics
+    daily: bool = True  # the slot includes daily topics
 
     @property
     def article_count(self) -> int:

@@ -152,3 +152,8 @@ def address_problem(address: str) -> str | None:
         mixed = [s for s in scripts if s == "Latin" or s in _LOOK_ALIKES]
         return f"mixes {_listed(mixed)} letters before the @: an address look-alike"
     return None
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with its noun in the right number: "1 article", "3 articles", "0 articles"."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"

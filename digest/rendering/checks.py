@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal
 
+from digest.domain.text import counted
 from digest.mail.message import quoted_printable
 from digest.rendering import compat
 
@@ -97,13 +98,15 @@ def check_message(html: str) -> list[Check]:
             Check(
                 "alt",
                 "warning",
-                f"{len(missing)} of {parser.images} images have no alt text "
+                f"{len(missing)} of {counted(parser.images, 'image')} {have(len(missing))} "
+                "no alt text "
                 "(shown when images are blocked, and read by screen readers).",
                 _named(missing),
             )
         )
     elif parser.images:
-        checks.append(Check("alt", "ok", f"All {parser.images} images have alt text."))
+        alt = "The image has" if parser.images == 1 else f"All {parser.images} images have"
+        checks.append(Check("alt", "ok", f"{alt} alt text."))
     else:
         checks.append(Check("alt", "ok", "The message has no image."))
     insecure = [
@@ -114,7 +117,8 @@ def check_message(html: str) -> list[Check]:
             Check(
                 "links",
                 "warning",
-                f"{len(insecure)} of {len(parser.links)} links are not absolute https URLs "
+                f"{len(insecure)} of {counted(len(parser.links), 'link')} "
+                f"{'is' if len(insecure) == 1 else 'are'} not absolute https URLs "
                 "(mail clients cannot resolve relative links, and plain http is flagged "
                 "by some as unsafe).",
                 _named(insecure),
@@ -122,7 +126,13 @@ def check_message(html: str) -> list[Check]:
         )
     else:
         checks.append(
-            Check("links", "ok", f"All {len(parser.links)} links are absolute https URLs.")
+            Check(
+                "links",
+                "ok",
+                "The link is an absolute https URL."
+                if len(parser.links) == 1
+                else f"All {len(parser.links)} links are absolute https URLs.",
+            )
         )
     findings = sorted(compat.check(html), key=lambda f: not f.unsupported)
     if findings:
@@ -157,3 +167,7 @@ def check_message(html: str) -> list[Check]:
             )
         )
     return checks
+
+
+def have(n: int) -> str:
+    return "has" if n == 1 else "have"

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from digest.domain.text import counted
+
 
 def templates_dir() -> Path:
     """The templates: inside the installed package, else beside the source tree."""
@@ -40,4 +42,5 @@ def get_environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters["local_time"] = local_time
+    env.filters["counted"] = counted
     return env

@@ -231,6 +231,7 @@ def _text(content: DigestContent, recipient: Recipient, brand: Branding) -> str:
         .render(
             greeting=_greeting(recipient),
             weekly=content.weekly,
+            daily=content.daily,
             edition=local_time(content.slot_at, zone).split(",")[0],
             article_count=content.article_count,
             sections=[

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from digest.config import Settings, secret_key
+from digest.domain.text import counted
 from digest.rendering.environment import templates_dir
 from digest.services.database import ensure_schema
 from digest.web import cookies, csrf
@@ -19,13 +20,15 @@ from digest.web import cookies, csrf
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(templates_dir() / "web"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["counted"] = counted
+    return env
 
 
 def settings_of(request: Request) -> Settings:

@@ -9,6 +9,7 @@ from importlib import resources
 
 from digest.config import Settings
 from digest.db.engine import unit_of_work
+from digest.domain.text import counted
 from digest.ingest import parse_feed
 from digest.services.console.importing import import_subscribers
 from digest.services.ingesting import upsert_articles
@@ -50,6 +51,6 @@ def load_sample_data(settings: Settings, now: datetime) -> str:
         settings.database_url, io.BytesIO(_read("subscribers.csv")), confirmed=True, now=now
     )
     return (
-        f"{len(SAMPLE_TOPICS)} topics, {stored.added} new articles, "
-        f"{subs.added + subs.updated} subscribers"
+        f"{counted(len(SAMPLE_TOPICS), 'topic')}, {counted(stored.added, 'new article')}, "
+        f"{counted(subs.added + subs.updated, 'subscriber')}"
     )

@@ -16,6 +16,7 @@ from digest.db.models import Article, SentArticle, Topic, id_in
 from digest.domain import selection as codes
 from digest.domain.schedule import zone
 from digest.domain.selection import Candidate, Selection, TopicWindow
+from digest.domain.text import counted
 from digest.services.sending.building import limits_of
 
 # Articles this far outside a digest's window are listed too, so an editor sees why
@@ -146,9 +147,17 @@ def reasons_for(session: Session, case: Case, settings: Settings) -> list[TopicE
                 f"window opens at {when(since[topic_id], tz)}."
             )
         if code == codes.OVER_TOPIC_CAP:
-            return code, f"Over the cap: {limits.per_topic} articles per topic are shown."
+            shown = counted(limits.per_topic, "article")
+            return (
+                code,
+                f"Over the cap: {shown} per topic {_are(limits.per_topic)} shown.",
+            )
         if code == codes.OVER_TOTAL_CAP:
-            return code, f"Over the cap: {limits.total} articles per email are shown."
+            shown = counted(limits.total, "article")
+            return (
+                code,
+                f"Over the cap: {shown} per email {_are(limits.total)} shown.",
+            )
         if code == AFTER_BUILD:
             return code, "Not in this digest: it came in or changed after the digest was built."
         return code, "Not in a topic due in this digest."
@@ -199,3 +208,7 @@ def reasons_for(session: Session, case: Case, settings: Settings) -> list[TopicE
             )
         )
     return out
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"

@@ -198,5 +198,6 @@ def contents(
             slot_at=d.slot_at,
             timezone=subscribers[d.subscriber_id].timezone,
             weekly=d.includes_weekly,
+            daily=d.includes_daily,
         )
     return result

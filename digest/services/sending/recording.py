@@ -38,6 +38,7 @@ from digest.db.models import (
 )
 from digest.domain import delivery as rules
 from digest.domain.delivery import Reply
+from digest.domain.text import counted
 from digest.services import metrics
 from digest.services.readers.bouncing import apply_policy
 
@@ -111,7 +112,7 @@ def record(
         if attempt.postponed is not None:
             # Held back for as long as a delivery is tried at all: it ends as failed,
             # like one whose attempts ran out, with the reason it was held.
-            text = f"gave up after {row.attempts} attempts: {attempt.postponed.reason}"
+            text = f"gave up after {counted(row.attempts, 'attempt')}: {attempt.postponed.reason}"
             given_up = _postponed(row.id, row.attempts, attempt.postponed, now)
             given_up.update(status=rules.FAILED, next_attempt_at=None, last_text=text)
             changes.append(given_up)
@@ -157,7 +158,7 @@ def record(
                 max_age=settings.retry_max_age,
             )
             if when is None:
-                status, text = rules.FAILED, f"gave up after {count} attempts: {text}"
+                status, text = rules.FAILED, f"gave up after {counted(count, 'attempt')}: {text}"
             change["next_attempt_at"] = when
         if status == rules.SENT:
             change["sent_at"] = now

@@ -89,7 +89,7 @@ def test_double_opt_in_from_form_to_first_digest(world, mail_settings, smtp_serv
     [mail] = smtp_server.received
     message = mail.message
     assert mail.rcpt_tos == ["ana@example.org"]
-    assert message["Subject"] == "Confirm your subscription to digest"
+    assert message["Subject"] == "Confirm your subscription to Digest"
     assert message["List-Unsubscribe"] is None
     html = message.get_body(preferencelist=("html",)).get_content()
     assert 'style="' in html and "<style>" not in html.split("</head>")[1]

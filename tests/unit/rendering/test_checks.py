@@ -33,7 +33,7 @@ def test_images_without_alt_are_named() -> None:
     )
     alt = [c for c in check_message(html) if c.name == "alt"][0]
     assert alt.level == "warning"
-    assert alt.summary.startswith("1 of 3 images have no alt text")
+    assert alt.summary.startswith("1 of 3 images has no alt text")
     assert alt.items == ("https://x.example/b.png",)
 
 

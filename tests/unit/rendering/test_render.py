@@ -3,6 +3,7 @@ per block rather than once per recipient."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -104,7 +105,25 @@ def test_text_part_and_subject() -> None:
     assert "https://news.example.org/preferences/tok0" in email.text
     assert "You get this email because you follow Technology and Trade." in email.text
     assert email.text.startswith("Hello Ana,\n")
-    assert email.subject == "Example News: Story number 1 and 1 more"
+    assert email.subject == "Example News: Story number 1 (+1 more)"
+    assert "Your daily digest, " in email.text and ": 2 new articles." in email.text
+
+
+def test_the_text_part_names_the_cadences_the_digest_holds() -> None:
+    one = [article(1)]
+    base = content(("technology", one))
+    weekly_only = dataclasses.replace(base, weekly=True, daily=False)
+    both = dataclasses.replace(base, weekly=True, daily=True)
+    assert "Your weekly digest, " in render(weekly_only).text
+    assert ": 1 new article." in render(weekly_only).text
+    assert "Your weekly and daily digest, " in render(both).text
+    assert "Your daily digest, " in render(base).text
+
+
+def test_the_subject_keeps_the_count_apart_from_the_headline() -> None:
+    many = content(("technology", [article(i) for i in range(1, 5)]))
+    assert render(many).subject == "Example News: Story number 1 (+3 more)"
+    assert render(content(("technology", [article(1)]))).subject == "Example News: Story number 1"
 
 
 def test_subject_is_one_line_whatever_the_title_and_list_name() -> None:
@@ -234,3 +253,10 @@ def test_changed_content_is_never_served_from_the_cache() -> None:
     assert "Old title" not in second.html and "Old title" not in second.text
     edited = render(content(("technology", [article(1, version="v2", title="Edited")])))
     assert "Edited" in edited.html and "Edited" in edited.text
+
+
+def test_the_default_masthead_and_from_name_agree() -> None:
+    from digest.config import load_settings
+
+    settings = load_settings({})
+    assert settings.brand.site_name == settings.from_name == "Digest"

@@ -1,0 +1,110 @@
+"""The confirmation email and the digest as a phone shows them (headless Chromium at
+375 px, light and dark): nothing wider than the screen, no blank gaps, summaries made
+of paragraphs spaced like the others, a missing image's alt text readable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from digest.config import Branding
+from digest.rendering.confirm import TopicChoice, render_confirmation
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot
+from tests.unit.rendering.factories import article, content, render
+
+BRAND = Branding(site_name="Example News", postal_address="1 Example Street, Brussels")
+LONG_LINK = "https://news.example.org/confirm/" + "Ab9-" * 40
+
+
+def confirmation_html() -> str:
+    return render_confirmation(
+        BRAND,
+        email="ana@example.org",
+        name="Ana",
+        confirm_url=LONG_LINK,
+        topics=[TopicChoice("Technology", "daily"), TopicChoice("World", "weekly")],
+        hour=8,
+        timezone="Europe/Brussels",
+        weekday="Monday",
+        expires_in=timedelta(days=2),
+    ).html
+
+
+def digest_html() -> str:
+    summary = "<p>First paragraph of the summary.</p><p>Second paragraph of it.</p>"
+    missing = "https://127.0.0.1:9/missing.jpg"  # never loads: the alt text shows
+    return render(
+        content(("technology", [article(1, summary_html=summary, image_url=missing), article(2)]))
+    ).html
+
+
+def box(page: Page, selector: str) -> dict[str, float]:
+    found = page.locator(selector).first.bounding_box()
+    assert found is not None, selector
+    return found
+
+
+@pytest.fixture(scope="module")
+def pages():  # type: ignore[no-untyped-def]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        def open_page(html: str, scheme: str, width: int = 375) -> Page:
+            context = browser.new_context(
+                viewport={"width": width, "height": 800}, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.set_content(html)
+            return page
+
+        yield open_page
+        browser.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_confirmation_email_fits_a_phone_without_gaps(pages, scheme: str) -> None:  # type: ignore[no-untyped-def]
+    page = pages(confirmation_html(), scheme)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    intro, asked = box(page, "td.intro"), box(page, "text=You asked for:")
+    assert asked["y"] - (intro["y"] + intro["height"]) < 24  # no blank gap before the list
+    link = box(page, "a.fallback-url")
+    assert link["x"] + link["width"] <= 375
+    text = page.inner_text("body")
+    assert "Delivered at 08:00 (Europe/Brussels), weekly topics on Monday." in text
+    assert "you want to receive Example News at this address" in text
+    shot(page, f"email-confirm-375-{scheme}")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_summary_of_paragraphs_is_spaced_like_text_and_alt_text_is_readable(  # type: ignore[no-untyped-def]
+    pages, scheme: str
+) -> None:
+    page = pages(digest_html(), scheme)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    first = box(page, "text=First paragraph of the summary.")
+    second = box(page, "text=Second paragraph of it.")
+    assert second["y"] - (first["y"] + first["height"]) <= 10
+    style = page.evaluate(
+        """() => { const img = document.querySelector('img.article-image');
+        const s = getComputedStyle(img);
+        const bg = getComputedStyle(document.querySelector('.container')).backgroundColor;
+        return [s.color, s.fontFamily, bg]; }"""
+    )
+    color, family, background = style
+    assert "sans-serif" in family
+    assert contrast(color, background) >= 4.5, (color, background)
+    shot(page, f"email-digest-375-{scheme}")
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+
+    def luminance(css: str) -> float:
+        channels = [int(x) / 255 for x in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
