@@ -4,6 +4,7 @@ one configuration, each started again when it exits."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -88,7 +89,7 @@ def _worker(python: str, queue: str) -> list[str]:
 
 def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> None:
     """Start everything, print where to look, and stop everything on Ctrl-C."""
-    from digest.services.console.sample import load_sample_data
+    from digest.services.console import sample
 
     folder = runtime_dir(settings)
     env = dict(os.environ)
@@ -101,9 +102,29 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
         env["DIGEST_SMTP_URL"] = capture.url
     if settings.base_url == "http://127.0.0.1:8000" and (host, port) != ("127.0.0.1", 8000):
         env["DIGEST_BASE_URL"] = f"http://{host}:{port}"
+    now = datetime.now(UTC)
+    notes: list[str] = []
     if sample_data:
-        report = load_sample_data(settings, datetime.now(UTC))
-        click.echo(f"sample data: {report}")
+        click.echo(f"sample data: {sample.load_sample_data(settings, now)}")
+        if not settings.brand.postal_address and not env.get("DIGEST_POSTAL_ADDRESS"):
+            env["DIGEST_POSTAL_ADDRESS"] = sample.SAMPLE_POSTAL_ADDRESS
+        slot = sample.first_slot(settings, now)
+        if slot is not None:
+            postal = (
+                ""
+                if settings.brand.postal_address
+                else (f"DIGEST_POSTAL_ADDRESS={shlex.quote(sample.SAMPLE_POSTAL_ADDRESS)} ")
+            )
+            notes += [
+                "To send the sample digests of the first slot now (they land in the outbox):",
+                f"  {postal}digest run --now {slot.isoformat()}",
+            ]
+    if not settings.brand.postal_address and not env.get("DIGEST_POSTAL_ADDRESS"):
+        notes.append(
+            "warning: DIGEST_POSTAL_ADDRESS is not set. Bulk email must show the sender's "
+            "postal address (CAN-SPAM and most national laws); set it before mailing readers."
+        )
+    accounts = sample.sample_admins(settings, now) if sample_data else []
     python = sys.executable
     children = [
         _spawn(
@@ -128,6 +149,8 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
             [
                 "digest is up:",
                 f"  web        http://{host}:{port}/  (health: /healthz)",
+                f"  console    http://{host}:{port}/admin",
+                *_accounts(accounts),
                 f"  database   {settings.database_url}",
                 f"  broker     {env['DIGEST_BROKER_URL']}",
                 f"  smtp       {env['DIGEST_SMTP_URL']}"
@@ -135,6 +158,7 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
                 f"  logs       {folder.resolve()}/{{web,worker,feeds-worker,beat}}.log",
                 "Digests go out at each subscriber's local hour; to see one now:",
                 "  digest preview ana@example.com --format text",
+                *notes,
                 "Press Ctrl-C to stop.",
             ]
         )
@@ -167,3 +191,16 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
         if settings.broker_url is None:
             stop_embedded_redis(settings)
         click.echo("stopped")
+
+
+def _accounts(accounts: list[tuple[str, str, str | None]]) -> list[str]:
+    """How to sign in to the console: the sample accounts, or how to make one."""
+    if not accounts:
+        return ["             (make an account: digest admin create EMAIL --role operator)"]
+    lines = []
+    for email, role, password in accounts:
+        if password is None:
+            lines.append(f"             {role:<9} {email}  (exists: its password is unchanged)")
+        else:
+            lines.append(f"             {role:<9} {email}  password {password}  (shown once)")
+    return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -57,6 +58,28 @@ def test_up_starts_web_worker_and_beat_and_stops_cleanly(tmp_path: Path) -> None
         out, _ = proc.communicate(timeout=60)
     assert "sample data: 7 topics, 10 new articles, 5 subscribers" in out
     assert f"http://127.0.0.1:{port}/" in out and "outbox" in out
+    # The console and the sample accounts to sign in with.
+    assert f"console    http://127.0.0.1:{port}/admin" in out
+    operator = re.search(r"operator  operator@example\.com  password (\S+)  \(shown once\)", out)
+    assert operator and re.search(r"editor    editor@example\.com  password \S+", out)
+    # The sample emails carry a postal address; no warning then.
+    assert "warning: DIGEST_POSTAL_ADDRESS" not in out
+    # The printed command sends the first slot's sample digests, with the address.
+    command = re.search(r"^  (DIGEST_POSTAL_ADDRESS=.*digest run --now \S+)$", out, re.M)
+    assert command, out
+    sent = subprocess.run(
+        command.group(1),
+        shell=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert re.search(r"sent [1-9]", sent.stdout), sent.stdout
+    emails = [p.read_text(errors="replace") for p in (tmp_path / "outbox").glob("*.eml")]
+    assert emails and all("1 Sample Street" in e for e in emails)
     assert out.rstrip().endswith("stopped")
     assert proc.returncode == 0
     # The embedded Redis server is stopped too.
@@ -128,3 +151,28 @@ def test_up_starts_a_worker_again_when_it_dies(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=60)
     assert "worker exited (-9); starting it again" in out
     assert out.rstrip().endswith("stopped")
+
+
+def test_up_without_a_postal_address_warns(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "up", "--port", str(port)],
+        cwd=tmp_path,
+        env=process_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert "warning: DIGEST_POSTAL_ADDRESS is not set" in out
+    assert "digest admin create EMAIL --role operator" in out

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import secrets
 from datetime import datetime, timedelta
 from importlib import resources
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
 from digest.config import Settings
 from digest.db.engine import unit_of_work
+from digest.db.models import AdminUser, Subscriber
+from digest.domain.schedule import next_slot_after
 from digest.domain.text import counted
 from digest.ingest import parse_feed
+from digest.services.console.admins import create_admin
 from digest.services.console.importing import import_subscribers
 from digest.services.ingesting import upsert_articles
+from digest.services.readers.choices import cadence_of
 from digest.services.readers.topics import add_topic
+
+# The postal address sample emails carry (bulk mail must name one: CAN-SPAM and most
+# national laws); a publisher sets their own with DIGEST_POSTAL_ADDRESS.
+SAMPLE_POSTAL_ADDRESS = "Example News, 1 Sample Street, 1000 Brussels, Belgium"
+# The console accounts the sample data makes, one of each role.
+SAMPLE_ADMINS = (("operator@example.com", "operator"), ("editor@example.com", "editor"))
 
 SAMPLE_TOPICS = {
     "technology": ("Technology", ["artificial intelligence", "ai act"]),
@@ -54,3 +68,30 @@ def load_sample_data(settings: Settings, now: datetime) -> str:
         f"{counted(len(SAMPLE_TOPICS), 'topic')}, {counted(stored.added, 'new article')}, "
         f"{counted(subs.added + subs.updated, 'subscriber')}"
     )
+
+
+def sample_admins(settings: Settings, now: datetime) -> list[tuple[str, str, str | None]]:
+    """The sample operator and editor: (email, role, a new password), the password
+    None for an account that already exists (it keeps its own)."""
+    made: list[tuple[str, str, str | None]] = []
+    with unit_of_work(settings.database_url) as session:
+        for email, role in SAMPLE_ADMINS:
+            if session.scalar(select(AdminUser.id).where(AdminUser.email == email)):
+                made.append((email, role, None))
+                continue
+            password = secrets.token_urlsafe(12)
+            create_admin(session, email, password, role, now)
+            made.append((email, role, password))
+    return made
+
+
+def first_slot(settings: Settings, now: datetime) -> datetime | None:
+    """The earliest slot after ``now`` at which an active subscriber gets a digest."""
+    with unit_of_work(settings.database_url) as session:
+        subscribers = session.scalars(
+            select(Subscriber)
+            .where(Subscriber.status == "active")
+            .options(selectinload(Subscriber.subscriptions))
+        ).all()
+        slots = [next_slot_after(cadence_of(sub), now) for sub in subscribers]
+    return min((slot for slot in slots if slot is not None), default=None)
