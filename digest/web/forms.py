@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from digest.config import secret_key
 from digest.domain.schedule import WEEKDAY_NAMES, WEEKDAYS
+from digest.domain.zone_names import ALIASES, CANONICAL
 from digest.services.readers.choices import Choices, Fields, first
 from digest.services.readers.topics import list_topics
 from digest.web import csrf
@@ -33,16 +34,35 @@ def client_ip(request: Request) -> str:
 
 
 @cache
-def zone_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The IANA zones people live in, grouped by region for the zone list
-    (``Etc/*`` and the old aliases such as ``EST5EDT`` are left out)."""
-    groups: dict[str, list[str]] = {}
-    for name in sorted(available_timezones()):
-        region, sep, _ = name.partition("/")
-        if not sep or region in ("Etc", "SystemV", "US", "Brazil", "Canada", "Chile", "Mexico"):
-            continue
-        groups.setdefault(region, []).append(name)
-    return (("", ("UTC",)), *((region, tuple(names)) for region, names in groups.items()))
+def zone_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The IANA zones people live in, by their current names (no old aliases such as
+    ``Asia/Calcutta``, no ``Etc/*``), grouped by region for the zone list, each as
+    (name, label): ``("America/Argentina/Buenos_Aires", "Buenos Aires, Argentina")``."""
+    known = available_timezones()
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in CANONICAL:
+        if name in known:
+            region, _, place = name.partition("/")
+            groups.setdefault(region, []).append((name, zone_label(place)))
+    return (
+        ("", (("UTC", "UTC"),)),
+        *(
+            (region, tuple(sorted(names, key=lambda z: z[1])))
+            for region, names in sorted(groups.items())
+        ),
+    )
+
+
+def zone_label(place: str) -> str:
+    """``Argentina/Buenos_Aires`` → ``Buenos Aires, Argentina``."""
+    parts = [p.replace("_", " ") for p in place.split("/")]
+    return ", ".join(reversed(parts))
+
+
+@cache
+def zone_aliases() -> dict[str, str]:
+    """Old zone names a browser may still report, with the listed name each means."""
+    return dict(ALIASES)
 
 
 def topic_options(session: Session) -> list[tuple[str, str]]:
@@ -76,6 +96,7 @@ def form_values(choices: Choices | None, fields: Fields | None = None) -> dict[s
 def form_context() -> dict[str, object]:
     return {
         "zones": zone_groups(),
+        "zone_aliases": zone_aliases(),
         "weekdays": list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
         "hours": list(range(24)),
     }

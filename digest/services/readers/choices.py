@@ -22,6 +22,7 @@ from digest.domain.schedule import (
     zone,
 )
 from digest.domain.text import TextError, one_line_name
+from digest.domain.zone_names import ALIASES
 
 Fields = dict[str, list[str]]  # a submitted form: every value of every field
 FREQUENCIES = ("daily", "weekly")
@@ -97,6 +98,7 @@ def choices_from_form(fields: Fields, known_topics: list[str]) -> Choices:
     except ValueError:
         errors["hour"] = f"choose an hour from 0 to 23 (got {raw_hour[:20]!r})"
     timezone = first(fields, "timezone", "UTC")
+    timezone = ALIASES.get(timezone, timezone)  # an old name is stored as today's
     try:
         zone(timezone)
     except ScheduleError:
