@@ -27,6 +27,7 @@ from markupsafe import Markup, escape
 
 from digest.config import Branding
 from digest.domain.content import ArticleView, DigestContent, Recipient
+from digest.domain.text import counted
 from digest.rendering.cache import blocks
 from digest.rendering.environment import get_environment, local_time, templates_dir
 from digest.rendering.inline import inline_css, inline_fragment
@@ -34,7 +35,9 @@ from digest.rendering.text import clean_summary, one_line, summary_text
 
 # Placeholders survive Jinja (no special characters) and premailer (plain text).
 _RECIPIENT_FIELDS = ("greeting", "reason", "preferences_url", "unsubscribe_url", "email")
-_FIELDS = (*_RECIPIENT_FIELDS, "preheader", "content")
+_FIELDS = (*_RECIPIENT_FIELDS, "preheader", "edition", "content")
+# From this many articles on, a digest opens with the list of its headlines.
+CONTENTS_FROM = 6
 _SLOT_RE = re.compile(r"DIGESTSLOT(" + "|".join(_FIELDS) + ")X")
 PREHEADER_PADDING = "&zwnj;&nbsp;" * 60
 # Where an article's local time goes. Unguessable, so no feed text can contain it; it
@@ -206,6 +209,8 @@ def _html_parts(
 ) -> tuple[str, ...]:
     zone, accent = content.timezone, brand.accent_color
     rows: list[str] = []
+    if content.article_count >= CONTENTS_FROM:
+        rows.append(_contents_html(content, accent))
     for section in content.sections:
         rows.append(_section_html(section.topic_slug, section.topic_name, accent))
         rows.extend(_article_html(a, zone, accent) for a in section.articles)
@@ -216,11 +221,31 @@ def _html_parts(
         "unsubscribe_url": str(escape(recipient.unsubscribe_url)),
         "email": str(escape(recipient.email)),
         "preheader": str(escape(preheader)),
+        "edition": str(escape(edition_line(content))),
     }
     before, _, after = _shell(brand).partition(str(_slot("content")))
     # One pass each: text inside the substituted values is never substituted again.
     head, tail = (_SLOT_RE.sub(lambda m: values[m.group(1)], half) for half in (before, after))
     return (head, *rows, tail)
+
+
+def edition_line(content: DigestContent) -> str:
+    """The digest's day in the reader's zone and how many articles it holds."""
+    day = local_time(content.slot_at, content.timezone).split(",")[0]
+    return f"{day} · {counted(content.article_count, 'new article')}"
+
+
+def _contents_html(content: DigestContent, accent: str) -> str:
+    """The headlines of a long digest, each a link to its article."""
+    items = [
+        (one_line(a.title), _http_url(a.url) or "") for s in content.sections for a in s.articles
+    ]
+
+    def make() -> str:
+        block = get_environment().get_template("digest/_contents.html").render(items=items)
+        return _inline_block(block, accent) + "\n"
+
+    return blocks.get(("contents", tuple(items), accent), make)
 
 
 def _text(content: DigestContent, recipient: Recipient, brand: Branding) -> str:

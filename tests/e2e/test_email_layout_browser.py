@@ -108,3 +108,38 @@ def contrast(a: str, b: str) -> float:
 
     high, low = sorted((luminance(a), luminance(b)), reverse=True)
     return (high + 0.05) / (low + 0.05)
+
+
+def long_digest_html() -> str:
+    twelve = [
+        article(i, summary_html=f"<p>{'A sentence of the summary. ' * 6}</p>") for i in range(12)
+    ]
+    return render(content(("technology", twelve[:7]), ("trade", twelve[7:]))).html
+
+
+def test_a_long_digest_opens_with_its_day_count_and_headlines(pages) -> None:  # type: ignore[no-untyped-def]
+    html = long_digest_html()
+    assert len(html.encode()) < 40_000  # 12 articles
+    page = pages(html, "light")
+    intro = page.inner_text("td.intro")
+    assert "Tue 17 Mar · 12 new articles" in intro
+    headlines = page.locator("ol.contents-list a")
+    assert headlines.count() == 12
+    assert headlines.first.get_attribute("href") == "https://news.example.org/story-0"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shot(page, "email-digest-long-375-light")
+    short = pages(digest_html(), "light")
+    assert short.locator("ol.contents-list").count() == 0  # two articles: no list
+    assert "2 new articles" in short.inner_text("td.intro")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_footer_links_are_big_enough_to_tap(pages, scheme: str) -> None:  # type: ignore[no-untyped-def]
+    page = pages(digest_html(), scheme)
+    links = page.locator("a.footer-link")
+    assert links.count() == 2
+    for i in range(2):
+        found = links.nth(i).bounding_box()
+        assert found is not None and found["height"] >= 44, found
+        size = links.nth(i).evaluate("a => parseFloat(getComputedStyle(a).fontSize)")
+        assert size >= 14

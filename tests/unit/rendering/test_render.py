@@ -12,7 +12,7 @@ from markupsafe import Markup
 from digest.config import Branding
 from digest.rendering import blocks, cache_stats, get_environment, inline_calls, inline_css
 from digest.rendering.environment import local_time
-from digest.rendering.render import PREHEADER_PADDING, _safe_view, stylesheet
+from digest.rendering.render import PREHEADER_PADDING, _safe_view, edition_line, stylesheet
 from digest.rendering.text import clean_summary
 from tests.unit.rendering.factories import (
     LIST_NAME,
@@ -198,6 +198,7 @@ def test_blocks_join_to_what_inlining_the_whole_email_would_give() -> None:
         preferences_url=r.preferences_url,
         unsubscribe_url=r.unsubscribe_url,
         email=r.email,
+        edition=edition_line(c),
     )
     assert email.html == inline_css(whole)
 
@@ -207,7 +208,7 @@ def test_inlining_runs_per_block_not_per_recipient() -> None:
     before = inline_calls.calls
     render(c)
     per_digest = inline_calls.calls - before
-    assert per_digest == 1 + 2 + 9  # the layout, two headings, nine articles
+    assert per_digest == 1 + 1 + 2 + 9  # the layout, the headlines, two headings, nine articles
     for i in range(1000):
         email = render(c, recipient(i, name=f"Reader {i}"))
         assert f"tok{i}?" in email.html and f"Hello Reader {i}," in email.html
@@ -215,9 +216,9 @@ def test_inlining_runs_per_block_not_per_recipient() -> None:
     stats = cache_stats()
     assert stats["inline_calls"] == inline_calls.calls
     # Each article is cached inlined (time left out) and in the reader's zone, and as
-    # text: 9 + 9 + 9 blocks beside the layout and two headings.
-    assert stats["misses"] == stats["size"] == 1 + 2 + 9 + 9 + 9
-    assert stats["hits"] == 1000 * (1 + 2 + 9 + 9)
+    # text: 9 + 9 + 9 blocks beside the layout, the headlines and two headings.
+    assert stats["misses"] == stats["size"] == 1 + 1 + 2 + 9 + 9 + 9
+    assert stats["hits"] == 1000 * (1 + 1 + 2 + 9 + 9)
 
 
 def test_shared_articles_are_inlined_once_across_different_digests() -> None:
