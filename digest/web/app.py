@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from digest import __version__
@@ -75,9 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             {"status": "ok", "database": "ok", "time": datetime.now(UTC).isoformat()}
         )
-
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home() -> str:
-        return "<!doctype html><title>digest</title><p>digest is running.</p>"
 
     return app

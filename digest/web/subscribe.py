@@ -44,9 +44,10 @@ def _form(
         topics=topics,
         values=form_values(None, fields),
         errors=extra.pop("errors", {}),
-        source=_source(request, fields),
+        source=extra.pop("source", None) or _source(request, fields),
         wording=CONSENT_WORDING[CURRENT_WORDING],
         honeypot=HONEYPOT,
+        front=extra.pop("front", False),
         **form_context(),
         **extra,
     )
@@ -76,6 +77,14 @@ def _too_many(request: Request) -> HTMLResponse:
 def subscribe_form(request: Request) -> HTMLResponse:
     database(request)
     return _form(request)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def front_page(request: Request) -> HTMLResponse:
+    """The publisher's front page: what they send, and the form to get it."""
+    database(request)
+    home = settings_of(request).base_url.rstrip("/") + "/"
+    return _form(request, front=True, source=consent_page(settings_of(request).base_url, home))
 
 
 @router.post("/subscribe", response_class=HTMLResponse, include_in_schema=False)
