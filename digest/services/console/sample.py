@@ -29,6 +29,9 @@ SAMPLE_POSTAL_ADDRESS = "Example News, 1 Sample Street, 1000 Brussels, Belgium"
 # The console accounts the sample data makes, one of each role.
 SAMPLE_ADMINS = (("operator@example.com", "operator"), ("editor@example.com", "editor"))
 
+# The sample feed's pictures, drawn for these samples, in digest/web/static/sample/.
+SAMPLE_IMAGES = frozenset({"huawei-mirror", "eu-ai-act"})
+
 SAMPLE_TOPICS = {
     "technology": ("Technology", ["artificial intelligence", "ai act"]),
     "trade": ("Trade", ["tariff", "tariffs"]),
@@ -40,12 +43,24 @@ SAMPLE_TOPICS = {
 }
 
 
+def sample_image(settings: Settings, url: str | None) -> str | None:
+    """The sample feed's picture ``…/img/NAME.jpg`` as the copy the web app serves
+    (``/static/sample/NAME.png``): the feed's own address does not exist."""
+    if not url:
+        return url
+    name = url.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if name not in SAMPLE_IMAGES:
+        return None
+    return f"{settings.base_url.rstrip('/')}/static/sample/{name}.png"
+
+
 def _read(name: str) -> bytes:
     return resources.files("digest.sample_data").joinpath(name).read_bytes()
 
 
 def load_sample_data(settings: Settings, now: datetime) -> str:
-    """Create the sample topics, articles and (confirmed) subscribers.
+    """Create the sample topics, articles (their pictures served by the web app) and
+    (confirmed) subscribers.
 
     The feed's items are dated 2020-2025; they are re-dated to the last minutes,
     keeping their order, so that every subscriber's next digest has something to show.
@@ -54,7 +69,11 @@ def load_sample_data(settings: Settings, now: datetime) -> str:
     """
     feed = parse_feed(_read("example-news.rss.xml"), "https://news.example.org/rss")
     items = [
-        dataclasses.replace(item, published_at=now - timedelta(minutes=2 * (i + 1)))
+        dataclasses.replace(
+            item,
+            published_at=now - timedelta(minutes=2 * (i + 1)),
+            image_url=sample_image(settings, item.image_url),
+        )
         for i, item in enumerate(feed.items)
     ]
     with unit_of_work(settings.database_url) as session:
