@@ -236,16 +236,17 @@ def edition_line(content: DigestContent) -> str:
 
 
 def _contents_html(content: DigestContent, accent: str) -> str:
-    """The headlines of a long digest, each a link to its article."""
-    items = [
-        (one_line(a.title), _http_url(a.url) or "") for s in content.sections for a in s.articles
-    ]
+    """The headlines of a long digest, each a link to its article (a cached block,
+    keyed by the articles and their versions)."""
+    articles = [a for s in content.sections for a in s.articles]
 
     def make() -> str:
+        items = [(one_line(a.title), _http_url(a.url) or "") for a in articles]
         block = get_environment().get_template("digest/_contents.html").render(items=items)
         return _inline_block(block, accent) + "\n"
 
-    return blocks.get(("contents", tuple(items), accent), make)
+    key = ("contents", tuple((a.id, a.version) for a in articles), accent)
+    return blocks.get(key, make)
 
 
 def _text(content: DigestContent, recipient: Recipient, brand: Branding) -> str:
