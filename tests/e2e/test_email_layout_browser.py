@@ -143,3 +143,13 @@ def test_footer_links_are_big_enough_to_tap(pages, scheme: str) -> None:  # type
         assert found is not None and found["height"] >= 44, found
         size = links.nth(i).evaluate("a => parseFloat(getComputedStyle(a).fontSize)")
         assert size >= 14
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [640, 375])
+def test_the_digest_fits_desktop_and_phone_widths(pages, scheme: str, width: int) -> None:  # type: ignore[no-untyped-def]
+    page = pages(long_digest_html(), scheme, width)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    container = box(page, "table.container")
+    assert container["width"] <= min(width, 600)
+    shot(page, f"email-digest-en-{width}-{scheme}")
