@@ -3,6 +3,7 @@ one configuration, each started again when it exits."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import signal
@@ -100,26 +101,33 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
         capture = CaptureServer(settings.outbox_dir)
         capture.start()
         env["DIGEST_SMTP_URL"] = capture.url
+    # What the children are told beyond the environment they inherit; the commands
+    # printed below repeat it, so that what they send is what the service sends.
+    overrides: dict[str, str] = {}
     if settings.base_url == "http://127.0.0.1:8000" and (host, port) != ("127.0.0.1", 8000):
-        env["DIGEST_BASE_URL"] = f"http://{host}:{port}"
+        overrides["DIGEST_BASE_URL"] = f"http://{host}:{port}"
+        settings = dataclasses.replace(settings, base_url=overrides["DIGEST_BASE_URL"])
+    if sample_data and not settings.brand.postal_address:
+        overrides["DIGEST_POSTAL_ADDRESS"] = sample.SAMPLE_POSTAL_ADDRESS
+        brand = dataclasses.replace(settings.brand, postal_address=sample.SAMPLE_POSTAL_ADDRESS)
+        settings = dataclasses.replace(settings, brand=brand)
+    env.update(overrides)
+    prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in overrides.items())
     now = datetime.now(UTC)
-    notes: list[str] = []
+    notes: list[str] = [
+        "Digests go out at each subscriber's local hour; to see one now:",
+        f"  {prefix}digest preview ana@example.com --format text",
+    ]
     if sample_data:
         click.echo(f"sample data: {sample.load_sample_data(settings, now)}")
-        if not settings.brand.postal_address and not env.get("DIGEST_POSTAL_ADDRESS"):
-            env["DIGEST_POSTAL_ADDRESS"] = sample.SAMPLE_POSTAL_ADDRESS
         slot = sample.first_slot(settings, now)
         if slot is not None:
-            postal = (
-                ""
-                if settings.brand.postal_address
-                else (f"DIGEST_POSTAL_ADDRESS={shlex.quote(sample.SAMPLE_POSTAL_ADDRESS)} ")
-            )
+            where = " (they land in the outbox)" if capture else ""
             notes += [
-                "To send the sample digests of the first slot now (they land in the outbox):",
-                f"  {postal}digest run --now {slot.isoformat()}",
+                f"To send the sample digests of the first slot now{where}:",
+                f"  {prefix}digest run --now {slot.isoformat()}",
             ]
-    if not settings.brand.postal_address and not env.get("DIGEST_POSTAL_ADDRESS"):
+    if not settings.brand.postal_address:
         notes.append(
             "warning: DIGEST_POSTAL_ADDRESS is not set. Bulk email must show the sender's "
             "postal address (CAN-SPAM and most national laws); set it before mailing readers."
@@ -156,8 +164,6 @@ def run_all(settings: Settings, *, sample_data: bool, host: str, port: int) -> N
                 f"  smtp       {env['DIGEST_SMTP_URL']}"
                 + (f"  → .eml files in {settings.outbox_dir.resolve()}" if capture else ""),
                 f"  logs       {folder.resolve()}/{{web,worker,feeds-worker,beat}}.log",
-                "Digests go out at each subscriber's local hour; to see one now:",
-                "  digest preview ana@example.com --format text",
                 *notes,
                 "Press Ctrl-C to stop.",
             ]
@@ -202,5 +208,7 @@ def _accounts(accounts: list[tuple[str, str, str | None]]) -> list[str]:
         if password is None:
             lines.append(f"             {role:<9} {email}  (exists: its password is unchanged)")
         else:
-            lines.append(f"             {role:<9} {email}  password {password}  (shown once)")
+            lines.append(
+                f"             {role:<9} {email}  password {password}  (shown once: copy it now)"
+            )
     return lines

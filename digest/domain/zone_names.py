@@ -150,3 +150,25 @@ US/Michigan=America/Detroit US/Mountain=America/Denver US/Pacific=America/Los_An
 US/Samoa=Pacific/Pago_Pago W-SU=Europe/Moscow
 """.split()  # noqa: SIM905 - a word list
 )
+
+# Old names whose link in the database goes to another place's zone (same clock today):
+# each is shown as the listed zone of its own place.
+ALIASES.update(
+    {
+        "Iceland": "Atlantic/Reykjavik",
+        "Africa/Asmera": "Africa/Asmara",
+        "Africa/Timbuktu": "Africa/Bamako",
+        "Pacific/Ponape": "Pacific/Pohnpei",
+        "Pacific/Truk": "Pacific/Chuuk",
+        "Pacific/Yap": "Pacific/Chuuk",
+        "Atlantic/Jan_Mayen": "Arctic/Longyearbyen",
+        "Antarctica/South_Pole": "Antarctica/McMurdo",
+        "America/Coral_Harbour": "America/Atikokan",
+        "America/Virgin": "America/St_Thomas",
+    }
+)
+
+
+def canonical_zone(name: str) -> str:
+    """Today's name of the zone ``name`` (``Asia/Calcutta`` → ``Asia/Kolkata``)."""
+    return ALIASES.get(name, name)

@@ -117,8 +117,7 @@ def check_message(html: str) -> list[Check]:
             Check(
                 "links",
                 "warning",
-                f"{len(insecure)} of {counted(len(parser.links), 'link')} "
-                f"{'is' if len(insecure) == 1 else 'are'} not absolute https URLs "
+                f"{len(insecure)} of {counted(len(parser.links), 'link')} {_not_https(insecure)} "
                 "(mail clients cannot resolve relative links, and plain http is flagged "
                 "by some as unsafe).",
                 _named(insecure),
@@ -171,3 +170,9 @@ def check_message(html: str) -> list[Check]:
 
 def have(n: int) -> str:
     return "has" if n == 1 else "have"
+
+
+def _not_https(insecure: list[str]) -> str:
+    if len(insecure) == 1:
+        return "is not an absolute https URL"
+    return "are not absolute https URLs"

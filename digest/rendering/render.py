@@ -6,6 +6,7 @@ cut into blocks, each rendered by Jinja and inlined once, then cached:
 * the shell (layout, masthead, footer) per publisher branding, with placeholders
   where the recipient's values go;
 * each topic heading per topic;
+* a long digest's headline list per (article ids and versions) and accent colour;
 * each article per (article id, version), with a placeholder where its time goes;
   the time in the reader's zone is put in afterwards (and that copy cached per zone),
   so an article is inlined once whatever the number of zones its readers live in.
@@ -241,11 +242,12 @@ def _contents_html(content: DigestContent, accent: str) -> str:
     articles = [a for s in content.sections for a in s.articles]
 
     def make() -> str:
-        items = [(one_line(a.title), _http_url(a.url) or "") for a in articles]
+        items = [(one_line(a.title), _http_url(a.url) or "#") for a in articles]
         block = get_environment().get_template("digest/_contents.html").render(items=items)
         return _inline_block(block, accent) + "\n"
 
-    key = ("contents", tuple((a.id, a.version) for a in articles), accent)
+    # An article without a version is keyed by all it shows, as article blocks are.
+    key = ("contents", tuple((a.id, a.version) if a.version else a for a in articles), accent)
     return blocks.get(key, make)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from digest.config import secret_key
 from digest.domain.schedule import WEEKDAY_NAMES, WEEKDAYS
-from digest.domain.zone_names import ALIASES, CANONICAL
+from digest.domain.zone_names import ALIASES, CANONICAL, canonical_zone
 from digest.services.readers.choices import Choices, Fields, first
 from digest.services.readers.topics import list_topics
 from digest.web import csrf
@@ -60,6 +60,12 @@ def zone_label(place: str) -> str:
 
 
 @cache
+def listed_zones() -> frozenset[str]:
+    """The names the zone list offers."""
+    return frozenset(name for _, names in zone_groups() for name, _ in names)
+
+
+@cache
 def zone_aliases() -> dict[str, str]:
     """Old zone names a browser may still report, with the listed name each means."""
     return dict(ALIASES)
@@ -78,7 +84,7 @@ def form_values(choices: Choices | None, fields: Fields | None = None) -> dict[s
             "name": first(fields, "name"),
             "topics": {t: first(fields, f"frequency-{t}", "daily") for t in picked},
             "hour": first(fields, "hour", "7"),
-            "timezone": first(fields, "timezone", "UTC"),
+            "timezone": canonical_zone(first(fields, "timezone", "UTC")),
             "weekday": first(fields, "weekday", "mon")[:3].lower(),
             "chosen_zone": bool(first(fields, "timezone")),
         }
@@ -97,6 +103,7 @@ def form_context() -> dict[str, object]:
     return {
         "zones": zone_groups(),
         "zone_aliases": zone_aliases(),
+        "listed_zones": listed_zones(),
         "weekdays": list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
         "hours": list(range(24)),
     }

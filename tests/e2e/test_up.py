@@ -60,13 +60,16 @@ def test_up_starts_web_worker_and_beat_and_stops_cleanly(tmp_path: Path) -> None
     assert f"http://127.0.0.1:{port}/" in out and "outbox" in out
     # The console and the sample accounts to sign in with.
     assert f"console    http://127.0.0.1:{port}/admin" in out
-    operator = re.search(r"operator  operator@example\.com  password (\S+)  \(shown once\)", out)
+    operator = re.search(r"operator  operator@example\.com  password (\S+)  \(shown once", out)
     assert operator and re.search(r"editor    editor@example\.com  password \S+", out)
     # The sample emails carry a postal address; no warning then.
     assert "warning: DIGEST_POSTAL_ADDRESS" not in out
-    # The printed command sends the first slot's sample digests, with the address.
-    command = re.search(r"^  (DIGEST_POSTAL_ADDRESS=.*digest run --now \S+)$", out, re.M)
+    # The printed command sends the first slot's sample digests as the service would:
+    # with the sample address and this port in every link.
+    command = re.search(r"^  (DIGEST_.*digest run --now \S+)$", out, re.M)
     assert command, out
+    assert f"DIGEST_BASE_URL=http://127.0.0.1:{port} " in command.group(1)
+    assert "DIGEST_POSTAL_ADDRESS=" in command.group(1)
     sent = subprocess.run(
         command.group(1),
         shell=True,
@@ -80,6 +83,7 @@ def test_up_starts_web_worker_and_beat_and_stops_cleanly(tmp_path: Path) -> None
     assert re.search(r"sent [1-9]", sent.stdout), sent.stdout
     emails = [p.read_text(errors="replace") for p in (tmp_path / "outbox").glob("*.eml")]
     assert emails and all("1 Sample Street" in e for e in emails)
+    assert all(f"http://127.0.0.1:{port}/preferences/" in e for e in emails)
     assert out.rstrip().endswith("stopped")
     assert proc.returncode == 0
     # The embedded Redis server is stopped too.

@@ -20,6 +20,7 @@ from typing import IO
 
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
 from digest.domain.text import TextError, one_line_name, text_problem
+from digest.domain.zone_names import canonical_zone
 from digest.services.readers.subscribers import FREQUENCIES, SubscriberError, normalise_email
 
 REQUIRED_COLUMNS = ("email", "topics")
@@ -142,6 +143,7 @@ def check_row(
     timezone = (record.get("timezone") or "UTC").strip()
     try:
         zone(timezone)
+        timezone = canonical_zone(timezone)
     except ScheduleError as exc:
         refuse("timezone", str(exc))
     hour = 7

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from digest.db.models import Subscriber, Suppression
 from digest.domain.consent import address_hash
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
+from digest.domain.zone_names import canonical_zone
 from digest.services.console import lookup
 from digest.services.console.base import (
     CONTROL,
@@ -69,6 +70,7 @@ def _schedule(changes: SubscriberChanges) -> tuple[str | None, int | None, int |
             zone(tz)
         except ScheduleError as exc:
             raise ManagementError("timezone", str(exc)) from None
+        tz = canonical_zone(tz)
     try:
         hour = None if hour is None else check_hour(hour)
     except ScheduleError as exc:

@@ -22,7 +22,7 @@ from digest.domain.schedule import (
     zone,
 )
 from digest.domain.text import TextError, one_line_name
-from digest.domain.zone_names import ALIASES
+from digest.domain.zone_names import canonical_zone
 
 Fields = dict[str, list[str]]  # a submitted form: every value of every field
 FREQUENCIES = ("daily", "weekly")
@@ -98,7 +98,7 @@ def choices_from_form(fields: Fields, known_topics: list[str]) -> Choices:
     except ValueError:
         errors["hour"] = f"choose an hour from 0 to 23 (got {raw_hour[:20]!r})"
     timezone = first(fields, "timezone", "UTC")
-    timezone = ALIASES.get(timezone, timezone)  # an old name is stored as today's
+    timezone = canonical_zone(timezone)  # an old name is stored as today's
     try:
         zone(timezone)
     except ScheduleError:
@@ -124,7 +124,7 @@ def choices_of(sub: Subscriber) -> Choices:
     return Choices(
         topics={s.topic.slug: s.frequency for s in sub.subscriptions},
         hour=sub.hour,
-        timezone=sub.timezone,
+        timezone=canonical_zone(sub.timezone),
         weekday=sub.weekday,
         name=sub.name,
     )

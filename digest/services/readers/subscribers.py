@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from digest.db.models import Subscriber, Subscription
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
 from digest.domain.text import TextError, address_problem, one_line_name
+from digest.domain.zone_names import canonical_zone
 from digest.services.readers.choices import MAX_NAME, reschedule
 from digest.services.readers.suppressing import suppression_of
 from digest.services.readers.topics import TopicError, topics_by_slug
@@ -98,7 +99,7 @@ def upsert_subscriber(
         sub = Subscriber(email=email, status="pending", created_at=now)
         session.add(sub)
     sub.name = name or sub.name
-    sub.timezone = data.timezone
+    sub.timezone = canonical_zone(data.timezone)
     sub.hour = hour
     sub.weekday = weekday
     was_active = sub.status == "active"

@@ -261,3 +261,13 @@ def test_the_default_masthead_and_from_name_agree() -> None:
 
     settings = load_settings({})
     assert settings.brand.site_name == settings.from_name == "Digest"
+
+
+def test_the_headline_list_of_articles_without_a_version_follows_their_titles() -> None:
+    plain = [article(i, version="") for i in range(100, 106)]
+    first = render(content(("technology", plain)))
+    retitled = [article(i, version="", title=f"New title {i}") for i in range(100, 106)]
+    second = render(content(("technology", retitled)))
+    assert "Story number 100" in first.html
+    headlines = second.html.split('class="contents-list"')[1].split("</ol>")[0]
+    assert "New title 100" in headlines and "Story number 100" not in headlines
