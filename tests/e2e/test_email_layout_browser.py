@@ -36,7 +36,16 @@ def digest_html() -> str:
     summary = "<p>First paragraph of the summary.</p><p>Second paragraph of it.</p>"
     missing = "https://127.0.0.1:9/missing.jpg"  # never loads: the alt text shows
     return render(
-        content(("technology", [article(1, summary_html=summary, image_url=missing), article(2)]))
+        content(
+            (
+                "technology",
+                [
+                    # Versions of their own: the block cache keys articles by id and version.
+                    article(1, summary_html=summary, image_url=missing, version="paragraphs"),
+                    article(2, version="paragraphs"),
+                ],
+            )
+        )
     ).html
 
 
@@ -112,7 +121,8 @@ def contrast(a: str, b: str) -> float:
 
 def long_digest_html() -> str:
     twelve = [
-        article(i, summary_html=f"<p>{'A sentence of the summary. ' * 6}</p>") for i in range(12)
+        article(i, summary_html=f"<p>{'A sentence of the summary. ' * 6}</p>", version="long")
+        for i in range(12)
     ]
     return render(content(("technology", twelve[:7]), ("trade", twelve[7:]))).html
 
