@@ -24,7 +24,13 @@ from digest.domain.content import DigestContent, Recipient
 from digest.mail.message import build_message, make_message_id
 from digest.rendering.environment import get_environment, local_time
 from digest.rendering.inline import inline_css
-from digest.rendering.render import render_digest, stylesheet, subject_of
+from digest.rendering.render import (
+    CONTENTS_FROM,
+    edition_line,
+    render_digest,
+    stylesheet,
+    subject_of,
+)
 from digest.rendering.text import clean_summary
 from digest.services.sending.composing import contents, recipient_for
 
@@ -55,6 +61,9 @@ def naive_html(content: DigestContent, recipient: Recipient, brand: Branding) ->
     env = get_environment()
     zone = content.timezone
     rows = []
+    if content.article_count >= CONTENTS_FROM:
+        headlines = [(a.title, a.url) for s in content.sections for a in s.articles]
+        rows.append(env.get_template("digest/_contents.html").render(items=headlines))
     for section in content.sections:
         rows.append(env.get_template("digest/_section.html").render(name=section.topic_name))
         for a in section.articles:
@@ -76,6 +85,7 @@ def naive_html(content: DigestContent, recipient: Recipient, brand: Branding) ->
         preferences_url=recipient.preferences_url,
         unsubscribe_url=recipient.unsubscribe_url,
         email=recipient.email,
+        edition=edition_line(content),
     )
     return inline_css(html)
 
