@@ -45,7 +45,7 @@ def sample(settings: Settings, limit: int) -> list[tuple[DigestContent, Recipien
                 select(Subscriber).where(Subscriber.id.in_([d.subscriber_id for d in digests]))
             )
         }
-        content = contents(session, digests, subs)
+        content = contents(session, digests, subs, site_language=settings.language)
         return [
             (
                 content[d.id],

@@ -5,7 +5,7 @@ headlines) for many readers, the shared blocks cached after the first as in a sl
 and prints the median over several rounds in microseconds per digest: the per-reader
 work (slots filled in, the text part, the subject) that every digest of a slot pays.
 
-    python bench/render.py [--readers 2000] [--rounds 7]
+    python bench/render.py [--readers 2000] [--rounds 7] [--language en]
 """
 
 from __future__ import annotations
@@ -49,13 +49,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readers", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--language", default="en", help="the readers' language (en, es, fr, de, ar)"
+    )
     args = parser.parse_args()
     brand = Branding(site_name="Example News", postal_address="1 Example Street, Brussels")
     sections = (
         Section("technology", "Technology", tuple(article(i) for i in range(7))),
         Section("trade", "Trade", tuple(article(i) for i in range(7, 12))),
     )
-    content = DigestContent(sections, SLOT, "Europe/Brussels")
+    content = DigestContent(sections, SLOT, "Europe/Brussels", language=args.language)
     render_digest(content, reader(0), brand=brand)  # the shared blocks, once
     rounds = []
     for _ in range(args.rounds):
@@ -64,7 +67,8 @@ def main() -> None:
             render_digest(content, reader(i), brand=brand)
         rounds.append((time.perf_counter() - started) / args.readers * 1e6)
     print(
-        f"render one digest (12 articles, blocks cached): median {statistics.median(rounds):.1f}"
+        f"render one digest (12 articles, blocks cached, {args.language}): "
+        f"median {statistics.median(rounds):.1f}"
         f" µs per reader, best {min(rounds):.1f} µs ({args.rounds} rounds of {args.readers})"
     )
 

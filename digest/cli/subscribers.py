@@ -33,6 +33,10 @@ def subscribers() -> None:
 @click.option("--hour", type=int, default=7, show_default=True, help="Local delivery hour, 0-23.")
 @click.option("--weekday", default="mon", show_default=True, help="mon..sun, for weekly topics.")
 @click.option("--name", help="Name used in the greeting.")
+@click.option(
+    "--language",
+    help="Language of their emails and pages (en, es, fr, de, ar); default: the site's.",
+)
 @click.option("--confirmed", is_flag=True, help="Active at once (consent was collected elsewhere).")
 @support.now_option
 def subscribers_add(
@@ -43,6 +47,7 @@ def subscribers_add(
     hour: int,
     weekday: str,
     name: str | None,
+    language: str | None,
     confirmed: bool,
     now: datetime | None,
 ) -> None:
@@ -62,6 +67,7 @@ def subscribers_add(
         hour=hour,
         weekday=weekday,
         name=name,
+        language=language,
     )
     try:
         with unit_of_work(support.database(current)) as session:

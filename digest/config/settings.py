@@ -34,6 +34,7 @@ from digest.domain.bounce_policy import (
     Reason,
     parse_policy,
 )
+from digest.domain.languages import DEFAULT_LANGUAGE, LanguageError, parse_language
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -123,6 +124,9 @@ class Settings:
     feed_max_bytes: int = 10 * 1024 * 1024
     list_name: str = "digest"
     brand: Branding = field(default_factory=lambda: Branding())
+    # The site's language: for readers who never chose one and pages that know no
+    # reader and whose browser prefers none of the languages offered.
+    language: str = "en"
     # Double opt-in: how long a confirmation link works, and when an address that
     # never confirmed is forgotten.
     confirm_max_age: timedelta = timedelta(days=2)
@@ -262,6 +266,13 @@ def _mailbox_url(raw: str) -> str | None:
     return value
 
 
+def _language(raw: str) -> str:
+    try:
+        return parse_language(raw)
+    except LanguageError as exc:
+        raise ConfigError(f"DIGEST_LANGUAGE: {exc}") from None
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read settings from ``environ`` (default ``os.environ``), failing loudly on bad values."""
     env = dict(os.environ if environ is None else environ)
@@ -317,6 +328,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         subscribe_per_address=_int(
             "DIGEST_SUBSCRIBE_PER_ADDRESS", get("DIGEST_SUBSCRIBE_PER_ADDRESS", "3"), 1
         ),
+        language=_language(get("DIGEST_LANGUAGE") or DEFAULT_LANGUAGE),
         bounce_policy=_bounce_policy(get("DIGEST_BOUNCE_POLICY") or ""),
         hard_bounce_limit=_int("DIGEST_HARD_BOUNCE_LIMIT", get("DIGEST_HARD_BOUNCE_LIMIT", "1")),
         repeat_bounce_limit=_int(

@@ -18,7 +18,50 @@ CONSENT_WORDING = {
         "unsubscribe in one click from any email, and my address is used for nothing else."
     ),
 }
+# The same version in the other languages the form is shown in: a translation is
+# part of the version it translates, fixed here rather than in the catalogues, so
+# that a catalogue update never changes what someone agreed to.
+TRANSLATED_WORDING = {
+    "2026-11": {
+        "es": (
+            "Enviadme los temas que he elegido, a la hora que he escogido. Puedo cambiarlos "
+            "o darme de baja con un clic desde cualquier correo, y mi dirección no se usa "
+            "para nada más."
+        ),
+        "fr": (
+            "Envoyez-moi les thèmes choisis, à l'heure choisie. Je peux les modifier ou me "
+            "désabonner en un clic depuis n'importe quel e-mail, et mon adresse ne sert à "
+            "rien d'autre."
+        ),
+        "de": (
+            "Schickt mir die gewählten Themen zur gewählten Zeit. Ich kann sie ändern oder "
+            "mich mit einem Klick aus jeder E-Mail abmelden, und meine Adresse wird für "
+            "nichts anderes verwendet."
+        ),
+        "ar": (
+            "أرسلوا إليّ المواضيع التي اخترتها في الوقت الذي حددته. يمكنني تغييرها أو إلغاء "
+            "الاشتراك بنقرة واحدة من أي رسالة، ولا يُستخدم عنواني لأي غرض آخر."
+        ),
+    },
+}
 CURRENT_WORDING = "2026-11"
+
+
+def consent_wording(version: str, language: str = "en") -> str | None:
+    """The wording of ``version`` as shown in ``language`` (English where no
+    translation of that version exists); None for an unknown version. A recorded
+    version names its language after a slash (``2026-11/fr``); plain is English."""
+    version, _, recorded = version.partition("/")
+    english = CONSENT_WORDING.get(version)
+    if english is None:
+        return None
+    return TRANSLATED_WORDING.get(version, {}).get(recorded or language, english)
+
+
+def recorded_version(language: str) -> str:
+    """How a consent record names the current wording shown in ``language``."""
+    translated = language in TRANSLATED_WORDING.get(CURRENT_WORDING, {})
+    return f"{CURRENT_WORDING}/{language}" if translated else CURRENT_WORDING
 
 
 def address_hash(email: str) -> str:

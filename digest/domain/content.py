@@ -39,6 +39,7 @@ class DigestContent:
     timezone: str  # the recipient's zone, for showing times
     weekly: bool = False  # the slot includes weekly topics
     daily: bool = True  # the slot includes daily topics
+    language: str = "en"  # the recipient's language, for words, dates and numbers
 
     @property
     def article_count(self) -> int:

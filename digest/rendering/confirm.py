@@ -6,12 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from babel.dates import get_day_names
+from babel.units import format_unit
 from markupsafe import Markup
 
 from digest.config import Branding
+from digest.domain.languages import DEFAULT_LANGUAGE, direction
 from digest.rendering.environment import get_environment
+from digest.rendering.i18n import locale_of, translate
 from digest.rendering.inline import inline_css
-from digest.rendering.render import PREHEADER_PADDING, stylesheet
+from digest.rendering.render import PREHEADER_PADDING, greeting, stylesheet
 from digest.rendering.text import one_line
 
 
@@ -28,14 +32,20 @@ class Confirmation:
     html: str
 
 
-def duration(span: timedelta) -> str:
-    """``2 days``, ``36 hours``, ``45 minutes``: how long a link works, in words."""
+def duration(span: timedelta, language: str = DEFAULT_LANGUAGE) -> str:
+    """``2 days``, ``36 hours``, ``45 minutes``: how long a link works, in words of
+    ``language`` (``2 días``, ``36 Stunden``)."""
     seconds = int(span.total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0 or unit == "minute":
             count = max(1, seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+            return format_unit(count, f"duration-{unit}", length="long", locale=locale_of(language))
     raise AssertionError("unreachable")
+
+
+def weekday_name(weekday: int, language: str) -> str:
+    """``Monday`` for 0, in ``language``, as a sentence uses it."""
+    return str(get_day_names("wide", locale=locale_of(language))[weekday])
 
 
 def render_confirmation(
@@ -47,27 +57,29 @@ def render_confirmation(
     topics: list[TopicChoice],
     hour: int,
     timezone: str,
-    weekday: str,
+    weekday: int,
     expires_in: timedelta,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Confirmation:
-    """Subject, text and inlined HTML of the email asking ``email`` to confirm."""
-    env = get_environment()
-    greeting = f"Hello {one_line(name)}," if name else "Hello,"
+    """Subject, text and inlined HTML of the email asking ``email`` to confirm, in
+    ``language``; ``weekday`` is 0 for Monday."""
+    env = get_environment(language)
+    site = brand.site_name
     context = {
         "brand": brand,
-        "site_name": brand.site_name,
+        "site_name": site,
         "email": email,
-        "greeting": greeting,
+        "greeting": greeting(one_line(name) if name else None, language),
         "confirm_url": confirm_url,
         "topics": topics,
         "any_weekly": any(t.frequency == "weekly" for t in topics),
-        "hour": hour,
+        "time": f"{hour:02d}:00",
         "timezone": timezone,
-        "weekday": weekday,
-        "expires_in": duration(expires_in),
-        "preheader": f"Confirm your subscription to {brand.site_name}",
+        "weekday": weekday_name(weekday, language),
+        "expires_in": duration(expires_in, language),
+        "preheader": translate(language, "Confirm your subscription to %(site)s", site=site),
         "preheader_padding": Markup(PREHEADER_PADDING),
-        "stylesheet": Markup(stylesheet()),
+        "stylesheet": Markup(stylesheet(direction(language))),
     }
     html = inline_css(env.get_template("confirm/body.html").render(**context))
     text = env.get_template("confirm/body.txt").render(**context).strip() + "\n"

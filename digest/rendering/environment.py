@@ -1,15 +1,20 @@
-"""The Jinja environment for emails: autoescaping for HTML, none for text."""
+"""The Jinja environments for emails and reader pages: autoescaping for HTML, none
+for text, and one environment per language with its catalogue installed."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache, partial
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
+from digest.domain.languages import DEFAULT_LANGUAGE, direction
 from digest.domain.text import counted
+from digest.rendering import i18n
+from digest.rendering.i18n import local_time
+
+__all__ = ["get_environment", "language_environment", "local_time", "templates_dir"]
 
 
 def templates_dir() -> Path:
@@ -20,27 +25,42 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
-@lru_cache(maxsize=8192)
-def local_time(moment: datetime, zone: str) -> str:
-    """``Tue 24 Nov, 07:05`` in the reader's time zone (the same few slots and zones
-    come back for every reader, so answers are kept)."""
-    local = moment.astimezone(ZoneInfo(zone))
-    # The day without a leading zero; strftime's %-d is not portable.
-    return f"{local:%a} {local.day} {local:%b, %H:%M}"
-
-
-@cache
-def get_environment() -> Environment:
-    """The one Jinja environment for email templates: ``.html`` autoescaped,
-    ``.txt`` not; an undefined name is an error rather than an empty string."""
+def language_environment(folder: str, language: str) -> Environment:
+    """A Jinja environment for ``templates/<folder>`` speaking ``language``: ``_``,
+    ``gettext`` and ``ngettext`` (new style: ``_("Hi %(name)s", name=n)``, escaped
+    like any value), ``{% trans %}`` blocks with their whitespace trimmed, and the
+    ``lang``/``dir`` globals for the ``<html>`` element."""
     env = Environment(
-        loader=FileSystemLoader(str(templates_dir() / "email")),
+        loader=FileSystemLoader(str(templates_dir() / folder)),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        extensions=["jinja2.ext.i18n"],
+        # Templates are part of the installed package: no file check per render.
+        auto_reload=False,
     )
-    env.filters["local_time"] = local_time
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        i18n.translations(language), newstyle=True
+    )
+    env.globals.update(lang=language, dir=direction(language), strong=_strong)
+    env.filters["local_time"] = partial(local_time, language=language)
+    env.filters["number"] = partial(i18n.format_number, language=language)
+    env.filters["say"] = partial(i18n.say, language=language)
+    env.filters["names"] = partial(i18n.join_names, language=language)
     env.filters["counted"] = counted
     return env
+
+
+def _strong(value: object) -> Markup:
+    """``value`` escaped and emphasised, to go into a translated sentence."""
+    return Markup("<strong>%s</strong>") % value
+
+
+@cache
+def get_environment(language: str = DEFAULT_LANGUAGE) -> Environment:
+    """The email templates' environment in ``language``: ``.html`` autoescaped,
+    ``.txt`` not; an undefined name is an error rather than an empty string."""
+    return language_environment("email", language)

@@ -91,7 +91,7 @@ def _subscriber(
         retryable=lookup.delivery_ids_of(session, sub.id),
         notice=notice[:40],
         topics=topic_options(session),
-        values=form_values(choices_of(sub), fields),
+        values=form_values(choices_of(sub), fields, settings_of(request).language),
         errors=errors or {},
         **form_context(),
     )

@@ -48,6 +48,9 @@ class Profile(BaseModel):
     timezone: str
     hour: int
     weekday: str
+    language: str | None = Field(
+        None, description="BCP 47 code of the reader's language; null: the site's"
+    )
     created_at: datetime | None
     confirmed_at: datetime | None
     unsubscribed_at: datetime | None

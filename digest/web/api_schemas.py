@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from digest.domain.languages import LANGUAGES
 from digest.domain.text import allowed_pattern, text_problem
 from digest.services import console as manage
 from digest.services.console import MAX_ID, MAX_PAGE, PAGE_SIZE
@@ -110,6 +111,13 @@ def example(**fields: Any) -> ConfigDict:
 
 # -- subscribers --------------------------------------------------------------------
 
+LanguageCode = Annotated[str, line(16, 2)]
+LANGUAGE_HELP = (
+    "The language of the reader's emails and pages, a BCP 47 code: "
+    + ", ".join(LANGUAGES)
+    + ". Without it a new reader follows the site's language."
+)
+
 
 class SubscriberIn(BaseModel):
     model_config = example(
@@ -120,6 +128,7 @@ class SubscriberIn(BaseModel):
         timezone="Europe/Brussels",
         hour=7,
         weekday="mon",
+        language="es",
         confirmed=True,
     )
 
@@ -130,6 +139,7 @@ class SubscriberIn(BaseModel):
     timezone: Annotated[str, line(64, 1)] = "UTC"
     hour: int = Field(7, ge=0, le=23)
     weekday: Weekday = Field("mon", description="The day weekly topics arrive.")
+    language: LanguageCode | None = Field(None, description=LANGUAGE_HELP)
     confirmed: bool = Field(False, description="Active at once; otherwise pending until confirmed.")
 
 
@@ -146,6 +156,7 @@ class SubscriberChangesIn(BaseModel):
     timezone: Annotated[str, line(64, 1)] | None = None
     hour: int | None = Field(None, ge=0, le=23)
     weekday: Weekday | None = None
+    language: LanguageCode | None = Field(None, description=LANGUAGE_HELP)
     confirmed: bool | None = Field(
         None,
         description="true makes a pending subscriber active; for one who unsubscribed "
@@ -286,5 +297,6 @@ def subscriber_changes(body: SubscriberIn | SubscriberChangesIn) -> manage.Subsc
         timezone=body.timezone,
         hour=body.hour,
         weekday=body.weekday,
+        language=body.language,
         confirmed=bool(body.confirmed),
     )

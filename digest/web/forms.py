@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 from zoneinfo import available_timezones
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 from digest.config import secret_key
-from digest.domain.schedule import WEEKDAY_NAMES, WEEKDAYS
+from digest.domain.languages import LANGUAGES
+from digest.domain.schedule import WEEKDAYS
 from digest.domain.zone_names import ALIASES, CANONICAL, canonical_zone
+from digest.rendering.i18n import N_, translate, weekday_names, zone_place
 from digest.services.readers.choices import Choices, Fields, first
 from digest.services.readers.topics import list_topics
 from digest.web import csrf
@@ -33,17 +36,35 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# The regions of the zone list, for the catalogues.
+REGIONS = {
+    "Africa": N_("Africa"),
+    "America": N_("America"),
+    "Antarctica": N_("Antarctica"),
+    "Arctic": N_("Arctic"),
+    "Asia": N_("Asia"),
+    "Atlantic": N_("Atlantic"),
+    "Australia": N_("Australia"),
+    "Europe": N_("Europe"),
+    "Indian": N_("Indian Ocean"),
+    "Pacific": N_("Pacific"),
+}
+
+
 @cache
-def zone_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+def zone_groups(language: str = "en") -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     """The IANA zones people live in, by their current names (no old aliases such as
     ``Asia/Calcutta``, no ``Etc/*``), grouped by region for the zone list, each as
-    (name, label): ``("America/Argentina/Buenos_Aires", "Buenos Aires, Argentina")``."""
+    (name, label): ``("America/Argentina/Buenos_Aires", "Buenos Aires, Argentina")``;
+    in another language the places are named in it (``Bruxelles, Belgique``)."""
     known = available_timezones()
     groups: dict[str, list[tuple[str, str]]] = {}
     for name in CANONICAL:
         if name in known:
             region, _, place = name.partition("/")
-            groups.setdefault(region, []).append((name, zone_label(place)))
+            label = zone_label(place) if language == "en" else zone_place(name, language)
+            shown = translate(language, REGIONS.get(region, region))
+            groups.setdefault(shown, []).append((name, label))
     return (
         ("", (("UTC", "UTC"),)),
         *(
@@ -75,8 +96,11 @@ def topic_options(session: Session) -> list[tuple[str, str]]:
     return [(t.slug, t.name) for t in list_topics(session)]
 
 
-def form_values(choices: Choices | None, fields: Fields | None = None) -> dict[str, object]:
-    """What the choice form shows: a submitted form as it was sent, else ``choices``."""
+def form_values(
+    choices: Choices | None, fields: Fields | None = None, language: str = "en"
+) -> dict[str, object]:
+    """What the choice form shows: a submitted form as it was sent, else ``choices``;
+    ``language`` is the one to select when neither names one."""
     if fields is not None:
         picked = [t.strip().lower() for t in fields.get("topics", [])]
         return {
@@ -87,6 +111,7 @@ def form_values(choices: Choices | None, fields: Fields | None = None) -> dict[s
             "timezone": canonical_zone(first(fields, "timezone", "UTC")),
             "weekday": first(fields, "weekday", "mon")[:3].lower(),
             "chosen_zone": bool(first(fields, "timezone")),
+            "language": first(fields, "language", language),
         }
     return {
         "email": "",
@@ -96,14 +121,17 @@ def form_values(choices: Choices | None, fields: Fields | None = None) -> dict[s
         "timezone": choices.timezone if choices else "UTC",
         "weekday": WEEKDAYS[choices.weekday] if choices else "mon",
         "chosen_zone": choices is not None,
+        "language": (choices.language if choices else None) or language,
     }
 
 
-def form_context() -> dict[str, object]:
+def form_context(language: str = "en") -> dict[str, Any]:
+    """The lists of the choice forms, in ``language``."""
     return {
-        "zones": zone_groups(),
+        "zones": zone_groups(language),
         "zone_aliases": zone_aliases(),
         "listed_zones": listed_zones(),
-        "weekdays": list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+        "weekdays": list(zip(WEEKDAYS, weekday_names(language), strict=True)),
         "hours": list(range(24)),
+        "languages": list(LANGUAGES.items()),
     }

@@ -1,34 +1,49 @@
-"""Rendering the public pages with the same Jinja setup as the emails (autoescaped),
-the publisher's branding, a CSRF token for their forms and strict security headers."""
+"""Rendering the public pages with the same Jinja setup as the emails (autoescaped,
+one environment per language), the publisher's branding, a CSRF token for their
+forms and strict security headers."""
 
 from __future__ import annotations
 
 import secrets
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from digest.config import Settings, secret_key
-from digest.domain.text import counted
-from digest.rendering.environment import templates_dir
+from digest.domain.languages import LANGUAGES, parse_language, preferred
+from digest.rendering.environment import language_environment
 from digest.services.database import ensure_schema
 from digest.web import cookies, csrf
 
+CONSOLE_PAGES = frozenset({"forbidden.html"})
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(templates_dir() / "web"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["counted"] = counted
-    return env
+
+@cache
+def environment(language: str = "en") -> Environment:
+    """The pages' environment in ``language`` (the console is in English)."""
+    return language_environment("web", language)
+
+
+def page_language(request: Request) -> str:
+    """The language a page is shown in when no reader is known: a supported
+    ``?language=`` in the address, else the browser's preference
+    (``Accept-Language``), else the site's default."""
+    asked = request.query_params.get("language", "")
+    if asked:
+        try:
+            return parse_language(asked)
+        except ValueError:
+            pass
+    default = settings_of(request).language
+    return preferred(request.headers.get("accept-language"), default)
+
+
+def language_options() -> list[tuple[str, str]]:
+    """(code, name in that language) for the language lists."""
+    return list(LANGUAGES.items())
 
 
 def settings_of(request: Request) -> Settings:
@@ -43,16 +58,26 @@ def database(request: Request) -> str:
     return url
 
 
-def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    request: Request,
+    name: str,
+    status_code: int = 200,
+    *,
+    language: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
     """The page ``name`` with ``context``; every page gets the branding, a CSRF token
-    for its forms and a nonce for its (few, small) inline scripts. ``frames`` lets the
-    page frame this site's own URLs (the email preview)."""
+    for its forms and a nonce for its (few, small) inline scripts. ``language``: the
+    reader's, when the page is about one; else :func:`page_language`. ``frames``
+    lets the page frame this site's own URLs (the email preview)."""
     frames = bool(context.pop("frames", False))
     settings = settings_of(request)
     token, new_cookie = csrf.issue(request, secret_key(settings))
     nonce = secrets.token_urlsafe(16)
+    if name.startswith("admin_") or name in CONSOLE_PAGES:
+        language = "en"  # the console speaks English; readers' pages their language
     html = (
-        environment()
+        environment(language or page_language(request))
         .get_template(name)
         .render(brand=settings.brand, csrf_token=token, nonce=nonce, **context)
     )
@@ -61,6 +86,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
         status_code=status_code,
         headers={
             "Cache-Control": "no-store",
+            "Vary": "Accept-Language",
             # Links in these pages carry tokens: never leak the URL to another site.
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",

@@ -4,6 +4,7 @@ the signed token in the URL names the subscriber."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -12,12 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from digest.domain.schedule import zone
+from digest.rendering.i18n import local_day, local_time, phrase
 from digest.services.database import unit_of_work
 from digest.services.readers import preferences
 from digest.services.readers.choices import Fields, FormErrors, choices_from_form, choices_of, first
 from digest.services.readers.unsubscribing import resubscribe, unsubscribe
-from digest.services.sending.composing import link_for
+from digest.services.sending.composing import language_of, link_for
 from digest.web.forms import csrf_ok, form_context, form_fields, form_values, topic_options
 from digest.web.pages import database, page, settings_of
 
@@ -59,6 +60,7 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
         return page(
             request,
             "unsubscribe.html",
+            language=language_of(sub, settings_of(request)),
             email=masked(sub.email),
             already=sub.status == "unsubscribed",
         )
@@ -77,7 +79,12 @@ def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
             return _invalid(request)
         unsubscribe(session, sub.id, datetime.now(UTC))
         undo = f"{settings_of(request).base_url}/unsubscribe/{token}/undo"
-        return page(request, "unsubscribed.html", undo_url=undo)
+        return page(
+            request,
+            "unsubscribed.html",
+            language=language_of(sub, settings_of(request)),
+            undo_url=undo,
+        )
 
 
 @router.post("/unsubscribe/{token}/undo", response_class=HTMLResponse, include_in_schema=False)
@@ -96,7 +103,8 @@ def _undo(request: Request, token: str, fields: Fields) -> HTMLResponse:
             return _invalid(request)
         back = resubscribe(session, sub, datetime.now(UTC))
         # As little as the unsubscribe answer: the preferences link stays in the emails.
-        return page(request, "resubscribed.html", back=back)
+        language = language_of(sub, settings_of(request))
+        return page(request, "resubscribed.html", language=language, back=back)
 
 
 # -- preferences ------------------------------------------------------------------
@@ -109,31 +117,31 @@ def _preferences(
     status_code: int = 200,
     notice: str | None = None,
     fields: Fields | None = None,
-    errors: dict[str, str] | None = None,
+    errors: Mapping[str, object] | None = None,
 ) -> HTMLResponse:
     settings = settings_of(request)
-    next_local = sub.next_slot_at.astimezone(zone(sub.timezone)) if sub.next_slot_at else None
-    paused_local = (
-        sub.paused_until.astimezone(zone(sub.timezone))
-        if sub.paused_until and sub.paused_until > datetime.now(UTC)
-        else None
+    language = language_of(sub, settings)
+    next_slot = local_time(sub.next_slot_at, sub.timezone, language) if sub.next_slot_at else None
+    paused_until = (
+        sub.paused_until if sub.paused_until and sub.paused_until > datetime.now(UTC) else None
     )
     return page(
         request,
         "preferences.html",
         status_code=status_code,
+        language=language,
         email=sub.email,
         status=sub.status,
         notice=notice,
         errors=errors or {},
         topics=topic_options(session),
-        values=form_values(choices_of(sub), fields),
-        next_slot=next_local,
-        paused_until=paused_local,
+        values=form_values(choices_of(sub), fields, language),
+        next_slot=next_slot,
+        paused_until=local_day(paused_until, sub.timezone, language) if paused_until else None,
         pause_weeks=preferences.PAUSE_WEEKS,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
         preferences_url=link_for(settings, "preferences", sub),
-        **form_context(),
+        **form_context(language),
     )
 
 
@@ -196,7 +204,7 @@ def _change(request: Request, token: str, fields: Fields) -> Response:
             raw = first(fields, "weeks", "1")
             weeks = int(raw) if raw.isdecimal() and len(raw) < 3 else -1
             if weeks not in preferences.PAUSE_WEEKS:
-                errors = {"weeks": "choose 1, 2, 3 or 4 weeks"}
+                errors = {"weeks": phrase("choose 1, 2, 3 or 4 weeks")}
                 return _preferences(request, session, sub, 400, errors=errors)
             preferences.pause(sub, weeks, now)
             return _preferences(request, session, sub, notice="paused")
@@ -215,8 +223,9 @@ def _change(request: Request, token: str, fields: Fields) -> Response:
             return RedirectResponse(f"{new_page}?notice=links_replaced", status_code=303)
         if action == "delete":
             if first(fields, "confirm_delete") != "yes":
-                errors = {"confirm_delete": "tick the box to confirm that everything goes"}
+                errors = {"confirm_delete": phrase("tick the box to confirm that everything goes")}
                 return _preferences(request, session, sub, 400, errors=errors)
+            language = language_of(sub, settings_of(request))
             preferences.erase(session, sub, now)
-            return page(request, "deleted.html")
+            return page(request, "deleted.html", language=language)
     return page(request, "form_expired.html", status_code=400)

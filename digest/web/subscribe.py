@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -9,13 +10,15 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from digest.config import secret_key
-from digest.domain.consent import CONSENT_WORDING, CURRENT_WORDING, consent_page
+from digest.domain.consent import CURRENT_WORDING, consent_page, consent_wording
+from digest.domain.languages import LanguageError, parse_language
 from digest.embedded import sender_for
+from digest.rendering.i18n import phrase
 from digest.services.database import unit_of_work
 from digest.services.readers import signup
 from digest.services.readers.choices import Fields, FormErrors, choices_from_form, first
 from digest.services.readers.subscribers import SubscriberError, normalise_email
-from digest.services.sending.composing import link_for
+from digest.services.sending.composing import language_of, link_for
 from digest.tokens import ExpiredToken, InvalidToken, read_timed_token
 from digest.web.forms import (
     client_ip,
@@ -25,7 +28,7 @@ from digest.web.forms import (
     form_values,
     topic_options,
 )
-from digest.web.pages import database, page, settings_of
+from digest.web.pages import database, page, page_language, settings_of
 
 router = APIRouter()
 HONEYPOT = "website"
@@ -37,18 +40,22 @@ def _form(
     url = database(request)
     with unit_of_work(url) as session:
         topics = topic_options(session)
+    language = page_language(request)
+    values = form_values(None, fields, language)
     return page(
         request,
         "subscribe.html",
         status_code=status_code,
+        language=language,
         topics=topics,
-        values=form_values(None, fields),
+        values=values,
         errors=extra.pop("errors", {}),
         source=extra.pop("source", None) or _source(request, fields),
-        wording=CONSENT_WORDING[CURRENT_WORDING],
+        # The wording in the language the form is shown in: what the reader reads.
+        wording=consent_wording(CURRENT_WORDING, language),
         honeypot=HONEYPOT,
         front=extra.pop("front", False),
-        **form_context(),
+        **form_context(language),
         **extra,
     )
 
@@ -59,6 +66,14 @@ def _source(request: Request, fields: Fields | None) -> str:
     never the request's Host header."""
     claimed = (fields.get("source") or [""])[0] if fields else None
     return consent_page(settings_of(request).base_url, claimed)
+
+
+def _shown_in(request: Request, fields: Fields) -> str:
+    """The language the form (and its consent wording) was shown in."""
+    try:
+        return parse_language(first(fields, "shown_language"))
+    except LanguageError:
+        return page_language(request)
 
 
 def _too_many(request: Request) -> HTMLResponse:
@@ -106,12 +121,15 @@ def _subscribe(request: Request, fields: Fields, background: BackgroundTasks) ->
     if first(fields, HONEYPOT):
         # A bot filled the field people never see: answer as if all went well.
         return page(request, "check_inbox.html", email=first(fields, "email")[:320])
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     email = ""
     try:
         email = normalise_email(first(fields, "email"))
     except SubscriberError as exc:
-        errors["email"] = str(exc).removeprefix("email ")
+        errors["email"] = phrase(
+            "enter an address such as name@example.org (%(detail)s)",
+            detail=str(exc).removeprefix("email "),
+        )
     with unit_of_work(url) as session:
         known = [slug for slug, _ in topic_options(session)]
     try:
@@ -120,10 +138,13 @@ def _subscribe(request: Request, fields: Fields, background: BackgroundTasks) ->
         errors.update(exc.errors)
     if errors:
         return _form(request, 400, fields, errors=errors)
+    if choices.language is None:  # a form without the field: the page's language
+        choices = replace(choices, language=page_language(request))
     origin = signup.Origin(
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         page=_source(request, fields),
+        shown_in=_shown_in(request, fields),
     )
     with unit_of_work(url) as session:
         result = signup.request_subscription(session, email, choices, origin, settings, now)
@@ -138,7 +159,7 @@ def _subscribe(request: Request, fields: Fields, background: BackgroundTasks) ->
             sender_for(settings),
             now,
         )
-    return page(request, "check_inbox.html", email=email)
+    return page(request, "check_inbox.html", language=choices.language, email=email)
 
 
 def _request_id(request: Request, token: str) -> int | HTMLResponse:
@@ -159,20 +180,22 @@ def _confirm_page(request: Request, state: signup.Confirmed, done: bool) -> HTML
         return page(request, "cannot_subscribe.html", status_code=409)
     sub = state.subscriber
     assert sub is not None
+    language = language_of(sub, settings)
     if state.state is signup.ConfirmState.ALREADY:
         # A confirmation link opened again (it works for days, and may have been
         # forwarded) says so and no more: the preferences link was shown once, to
         # whoever confirmed, and every digest carries it.
-        return page(request, "confirmed_before.html")
+        return page(request, "confirmed_before.html", language=language)
     if done:
         return page(
             request,
             "confirmed.html",
+            language=language,
             email=sub.email,
             topics=[s.topic.name for s in sub.subscriptions],
             preferences_url=link_for(settings, "preferences", sub),
         )
-    return page(request, "confirm.html", email=sub.email)
+    return page(request, "confirm.html", language=language, email=sub.email)
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)

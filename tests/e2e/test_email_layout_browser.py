@@ -4,6 +4,7 @@ of paragraphs spaced like the others, a missing image's alt text readable."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -27,7 +28,7 @@ def confirmation_html() -> str:
         topics=[TopicChoice("Technology", "daily"), TopicChoice("World", "weekly")],
         hour=8,
         timezone="Europe/Brussels",
-        weekday="Monday",
+        weekday=0,
         expires_in=timedelta(days=2),
     ).html
 
@@ -119,12 +120,13 @@ def contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def long_digest_html() -> str:
+def long_digest_html(language: str = "en") -> str:
     twelve = [
         article(i, summary_html=f"<p>{'A sentence of the summary. ' * 6}</p>", version="long")
         for i in range(12)
     ]
-    return render(content(("technology", twelve[:7]), ("trade", twelve[7:]))).html
+    long = content(("technology", twelve[:7]), ("trade", twelve[7:]))
+    return render(dataclasses.replace(long, language=language)).html
 
 
 def test_a_long_digest_opens_with_its_day_count_and_headlines(pages) -> None:  # type: ignore[no-untyped-def]
@@ -155,11 +157,47 @@ def test_footer_links_are_big_enough_to_tap(pages, scheme: str) -> None:  # type
         assert size >= 14
 
 
+@pytest.mark.parametrize("language", ["en", "ar"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [640, 375])
-def test_the_digest_fits_desktop_and_phone_widths(pages, scheme: str, width: int) -> None:  # type: ignore[no-untyped-def]
-    page = pages(long_digest_html(), scheme, width)
+def test_the_digest_fits_desktop_and_phone_widths(  # type: ignore[no-untyped-def]
+    pages, scheme: str, width: int, language: str
+) -> None:
+    page = pages(long_digest_html(language), scheme, width)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     container = box(page, "table.container")
     assert container["width"] <= min(width, 600)
-    shot(page, f"email-digest-en-{width}-{scheme}")
+    shot(page, f"email-digest-{language}-{width}-{scheme}")
+
+
+@pytest.mark.parametrize("width", [640, 375])
+def test_arabic_reads_right_to_left_with_mirrored_alignment(pages, width: int) -> None:  # type: ignore[no-untyped-def]
+    assert len(long_digest_html("ar").encode()) < 40_000  # 12 articles, in Arabic too
+    page = pages(long_digest_html("ar"), "light", width)
+    english = pages(long_digest_html("en"), "light", width)
+    for shown, side in ((page, "right"), (english, "left")):
+        container = box(shown, "table.container")
+        # The first line of the intro, all its runs (a bidirectional line has several).
+        intro = shown.locator("td.intro").evaluate(
+            "td => { const r = document.createRange(); r.selectNodeContents(td);"
+            " const rects = [...r.getClientRects()]; const top = rects[0].top;"
+            " const line = rects.filter(b => Math.abs(b.top - top) < 4);"
+            " return {left: Math.min(...line.map(b => b.left)),"
+            "         right: Math.max(...line.map(b => b.right))}; }"
+        )
+        # The intro's first line starts at the container's start edge (plus padding).
+        if side == "right":
+            assert container["x"] + container["width"] - intro["right"] <= 25, intro
+        else:
+            assert intro["left"] - container["x"] <= 25, intro
+        direction = shown.locator("td.article").first.evaluate(
+            "td => getComputedStyle(td).direction"
+        )
+        assert direction == ("rtl" if side == "right" else "ltr")
+    # The numbers of the headline list sit on the right, inside the container.
+    marker_side = page.locator("ol.contents-list").evaluate(
+        "ol => { const li = ol.querySelector('li').getBoundingClientRect();"
+        " const box = ol.getBoundingClientRect(); return box.right - li.right; }"
+    )
+    assert marker_side >= 15  # the list's indent (for its numbers) is on the right
+    assert "مقالة" in page.inner_text("td.intro")

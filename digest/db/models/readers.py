@@ -26,6 +26,8 @@ class Subscriber(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     hour: Mapped[int] = mapped_column(SmallInteger, default=7)
     weekday: Mapped[int] = mapped_column(SmallInteger, default=0)  # 0 = Monday
+    # BCP 47 code (en, fr, ar…) of the reader's emails and pages; None: the site's.
+    language: Mapped[str | None] = mapped_column(String(16))
     next_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

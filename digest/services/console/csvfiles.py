@@ -2,7 +2,8 @@
 problems (row, column, reason), and writing rows back safely.
 
 Columns: ``email`` and ``topics`` (slugs separated by ``;``), and optionally
-``name``, ``frequency``, ``timezone``, ``hour``, ``weekday``. A topic may carry its
+``name``, ``frequency``, ``timezone``, ``hour``, ``weekday``, ``language`` (``en``,
+``fr``…; empty: unchanged for a known reader, the site's for a new one). A topic may carry its
 own frequency (``news;sport:weekly``), which is how the export writes a reader who
 takes some topics daily and others weekly; the ``frequency`` column is the default
 for the others. The export's other columns (status and dates) are read back and
@@ -18,13 +19,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from digest.domain.languages import LanguageError, parse_language
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
 from digest.domain.text import TextError, one_line_name, text_problem
 from digest.domain.zone_names import canonical_zone
 from digest.services.readers.subscribers import FREQUENCIES, SubscriberError, normalise_email
 
 REQUIRED_COLUMNS = ("email", "topics")
-OPTIONAL_COLUMNS = ("name", "frequency", "timezone", "hour", "weekday")
+OPTIONAL_COLUMNS = ("name", "frequency", "timezone", "hour", "weekday", "language")
 IGNORED_COLUMNS = ("status", "created_at", "confirmed_at")
 EXPORT_COLUMNS = (
     "email",
@@ -34,6 +36,7 @@ EXPORT_COLUMNS = (
     "timezone",
     "hour",
     "weekday",
+    "language",
     *IGNORED_COLUMNS,
 )
 MAX_NAME = 200
@@ -71,6 +74,7 @@ class Row:
     timezone: str
     hour: int
     weekday: int
+    language: str | None = None  # None: the cell was empty
 
 
 @dataclass
@@ -158,9 +162,16 @@ def check_row(
         weekday = parse_weekday((record.get("weekday") or "mon").strip())
     except ScheduleError as exc:
         refuse("weekday", str(exc))
+    language = None
+    raw_language = (record.get("language") or "").strip()
+    if raw_language:
+        try:
+            language = parse_language(raw_language)
+        except LanguageError as exc:
+            refuse("language", str(exc))
     if problems:
         return None, problems
-    row = Row(line, email, name, topics, timezone, hour, weekday)
+    row = Row(line, email, name, topics, timezone, hour, weekday, language)
     return row, []
 
 

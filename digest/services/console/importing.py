@@ -93,6 +93,7 @@ def _store(
                     "timezone": r.timezone,
                     "hour": r.hour,
                     "weekday": r.weekday,
+                    "language": r.language,
                     "created_at": now,
                     "confirmed_at": now if confirmed else None,
                 }
@@ -127,6 +128,9 @@ def _update(session: Session, sub: Subscriber, row: Row, *, confirmed: bool, now
     schedule_changed = False
     if row.name and row.name != sub.name:
         sub.name = row.name
+        changed = True
+    if row.language and row.language != sub.language:
+        sub.language = row.language
         changed = True
     for attr, value in (("timezone", row.timezone), ("hour", row.hour), ("weekday", row.weekday)):
         if getattr(sub, attr) != value:
@@ -334,6 +338,7 @@ def export_lines(database_url: str, batch_size: int = BATCH_SIZE) -> Iterator[st
                     Subscriber.timezone,
                     Subscriber.hour,
                     Subscriber.weekday,
+                    Subscriber.language,
                     Subscriber.status,
                     Subscriber.created_at,
                     Subscriber.confirmed_at,
@@ -365,6 +370,7 @@ def _export_row(sub: Any, follows: list[tuple[str, str]]) -> tuple[str, ...]:
         sub.timezone,
         str(sub.hour),
         WEEKDAYS[sub.weekday],
+        sub.language or "",
         sub.status,
         sub.created_at.isoformat(),
         sub.confirmed_at.isoformat() if sub.confirmed_at else "",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber, Suppression
 from digest.domain.consent import address_hash
+from digest.domain.languages import LanguageError, parse_language
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
 from digest.domain.zone_names import canonical_zone
 from digest.services.console import lookup
@@ -56,7 +57,17 @@ class SubscriberChanges:
     timezone: str | None = None
     hour: int | None = None
     weekday: str | int | None = None
+    language: str | None = None
     confirmed: bool = False
+
+
+def _language(changes: SubscriberChanges) -> str | None:
+    if changes.language is None:
+        return None
+    try:
+        return parse_language(changes.language)
+    except LanguageError as exc:
+        raise ManagementError("language", str(exc)) from None
 
 
 def _schedule(changes: SubscriberChanges) -> tuple[str | None, int | None, int | None]:
@@ -157,6 +168,7 @@ def create_subscriber(session: Session, new: SubscriberChanges, now: datetime) -
     name = one_line("name", new.name, MAX_NAME)
     topics = topics_of(session, new.topics or [])
     tz, hour, weekday = _schedule(new)
+    language = _language(new)
     _free(session, email)
     data = SubscriberInput(
         email=email,
@@ -166,6 +178,7 @@ def create_subscriber(session: Session, new: SubscriberChanges, now: datetime) -
         hour=7 if hour is None else hour,
         weekday=0 if weekday is None else weekday,
         name=name,
+        language=language,
     )
     try:
         sub, _ = upsert_subscriber(session, data, confirmed=new.confirmed, now=now)
@@ -184,6 +197,7 @@ def update_subscriber(
     email = sub.email if changes.email is None else email_of(changes.email)
     name = one_line("name", changes.name, MAX_NAME)
     tz, hour, weekday = _schedule(changes)
+    language = _language(changes)
     current = choices_of(sub)
     picked = current.topics
     if changes.topics is not None or changes.frequency is not None:
@@ -215,6 +229,7 @@ def update_subscriber(
         timezone=tz or current.timezone,
         weekday=current.weekday if weekday is None else weekday,
         name=name,
+        language=language,
     )
     apply_choices(session, sub, choices, now)
     if not was_active:

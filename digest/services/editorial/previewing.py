@@ -153,7 +153,13 @@ def _render(
 ) -> tuple[DigestContent | None, RenderedEmail | None, bytes | None]:
     if selection.empty:
         return None, None, None
-    content = contents(session, [digest], {sub.id: sub}, {digest.id: selection.sections})
+    content = contents(
+        session,
+        [digest],
+        {sub.id: sub},
+        {digest.id: selection.sections},
+        site_language=settings.language,
+    )
     rendered = render_digest(content[digest.id], recipient, brand=settings.brand)
     message = message_of(
         rendered,

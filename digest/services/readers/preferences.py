@@ -27,7 +27,7 @@ from digest.db.models import (
     Subscription,
     id_in,
 )
-from digest.domain.consent import CONSENT_WORDING
+from digest.domain.consent import consent_wording
 from digest.domain.schedule import WEEKDAYS
 from digest.services.readers.choices import Choices, apply_choices, reschedule
 from digest.services.readers.suppressing import suppress_erased
@@ -110,6 +110,7 @@ def export(session: Session, sub: Subscriber) -> dict[str, Any]:
             "timezone": sub.timezone,
             "hour": sub.hour,
             "weekday": WEEKDAYS[sub.weekday],
+            "language": sub.language,
             "created_at": _iso(sub.created_at),
             "confirmed_at": _iso(sub.confirmed_at),
             "unsubscribed_at": _iso(sub.unsubscribed_at),
@@ -127,7 +128,7 @@ def export(session: Session, sub: Subscriber) -> dict[str, Any]:
                 "user_agent": c.user_agent,
                 "page": c.page,
                 "wording_version": c.wording_version,
-                "wording": CONSENT_WORDING.get(c.wording_version),
+                "wording": consent_wording(c.wording_version),
                 "choices": c.choices,
                 "confirmation_sent_at": _iso(c.confirmation_sent_at),
                 "confirmed_at": _iso(c.confirmed_at),

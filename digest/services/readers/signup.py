@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 from digest.config import Settings, secret_key
 from digest.db.engine import unit_of_work
 from digest.db.models import Consent, ImportJob, ImportProblem, Subscriber, Topic
-from digest.domain.consent import CURRENT_WORDING
+from digest.domain.consent import recorded_version
 from digest.domain.delivery import SENT, Reply, outcome
-from digest.domain.schedule import WEEKDAY_NAMES
 from digest.mail.dkim import signed
 from digest.mail.message import build_message, feedback_id, make_message_id
 from digest.mail.sender import Sender
@@ -38,17 +37,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a request came from, as the consent record keeps it."""
+    """Where a request came from, as the consent record keeps it, with the language
+    the consent wording was shown in."""
 
     ip: str | None
     user_agent: str | None
     page: str | None
+    shown_in: str = "en"
 
     def clipped(self) -> Origin:
         return Origin(
             ip=(self.ip or "")[:64] or None,
             user_agent=(self.user_agent or "")[:500] or None,
             page=(self.page or "")[:2000] or None,
+            shown_in=self.shown_in,
         )
 
 
@@ -113,7 +115,7 @@ def request_subscription(
         ip=origin.ip,
         user_agent=origin.user_agent,
         page=origin.page,
-        wording_version=CURRENT_WORDING,
+        wording_version=recorded_version(origin.shown_in),
         choices=choices.to_json(),
     )
     session.add(consent)
@@ -164,8 +166,9 @@ def send_confirmation(
             topics=[TopicChoice(names.get(s, s), f) for s, f in choices.topics.items()],
             hour=choices.hour,
             timezone=choices.timezone,
-            weekday=WEEKDAY_NAMES[choices.weekday],
+            weekday=choices.weekday,
             expires_in=settings.confirm_max_age,
+            language=choices.language or sub.language or settings.language,
         )
         address = sub.email
     data = build_message(

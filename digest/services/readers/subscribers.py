@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.db.models import Subscriber, Subscription
+from digest.domain.languages import LanguageError, parse_language
 from digest.domain.schedule import ScheduleError, check_hour, parse_weekday, zone
 from digest.domain.text import TextError, address_problem, one_line_name
 from digest.domain.zone_names import canonical_zone
@@ -54,6 +55,7 @@ class SubscriberInput:
     hour: int = 7
     weekday: str | int = "mon"
     name: str | None = None
+    language: str | None = None  # None: unchanged (a new reader follows the site's)
 
 
 def _validated(data: SubscriberInput) -> tuple[str, int, int, str | None]:
@@ -72,6 +74,11 @@ def _validated(data: SubscriberInput) -> tuple[str, int, int, str | None]:
         name = one_line_name("name", data.name, MAX_NAME)
     except TextError as exc:
         raise SubscriberError(str(exc)) from None
+    if data.language is not None:
+        try:
+            parse_language(data.language)
+        except LanguageError as exc:
+            raise SubscriberError(f"language {exc}") from None
     return email, hour, weekday, name
 
 
@@ -102,6 +109,8 @@ def upsert_subscriber(
     sub.timezone = canonical_zone(data.timezone)
     sub.hour = hour
     sub.weekday = weekday
+    if data.language is not None:
+        sub.language = parse_language(data.language)
     was_active = sub.status == "active"
     if confirmed and sub.status in ("pending", "unsubscribed"):
         sub.status = "active"

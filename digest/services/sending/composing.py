@@ -17,6 +17,7 @@ from digest.domain.content import ArticleView, DigestContent, Recipient, Section
 from digest.domain.delivery import DELIVERY_HEADER
 from digest.mail.message import build_message, feedback_id
 from digest.rendering import RenderedEmail
+from digest.rendering.i18n import join_names, translate
 from digest.tokens import link_stamp, make_token
 
 
@@ -46,12 +47,21 @@ def article_view(article: Article) -> ArticleView:
     )
 
 
-def names_of(topics: Iterable[str]) -> str:
-    """``A``, ``A and B``, ``A, B and C``."""
-    items = list(topics)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+def language_of(sub: Subscriber, settings: Settings) -> str:
+    """The reader's language; the site's when they never chose one."""
+    return sub.language or settings.language
+
+
+def reason_for(topics: Iterable[str], language: str) -> str:
+    """Why the reader gets the email, in their language."""
+    names = sorted(topics)
+    if not names:
+        return translate(language, "You get this email because you subscribed to these digests.")
+    return translate(
+        language,
+        "You get this email because you follow %(topics)s.",
+        topics=join_names(names, language),
+    )
 
 
 def link_for(settings: Settings, purpose: str, sub: Subscriber) -> str:
@@ -66,7 +76,9 @@ def dead_link(settings: Settings, purpose: str) -> str:
     return f"{settings.base_url}/{purpose}/preview"
 
 
-def sample_recipient(settings: Settings, email: str, topics: Iterable[str]) -> Recipient:
+def sample_recipient(
+    settings: Settings, email: str, topics: Iterable[str], language: str | None = None
+) -> Recipient:
     """A recipient whose preferences and unsubscribe links lead nowhere: for a digest
     no real reader is behind (a preview of topics) or that goes to someone else (a
     test copy), so no reader's signed links leave the console."""
@@ -75,7 +87,7 @@ def sample_recipient(settings: Settings, email: str, topics: Iterable[str]) -> R
         name=None,
         unsubscribe_url=dead_link(settings, "unsubscribe"),
         preferences_url=dead_link(settings, "preferences"),
-        reason=f"You get this email because you follow {names_of(topics)}.",
+        reason=reason_for(topics, language or settings.language),
     )
 
 
@@ -92,15 +104,12 @@ def preview_recipient(sub: Subscriber, settings: Settings) -> Recipient:
 
 def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
     """The per-recipient values: signed links and why they get the email."""
-    topics = sorted(s.topic.name for s in sub.subscriptions)
     return Recipient(
         email=sub.email,
         name=sub.name,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
         preferences_url=link_for(settings, "preferences", sub),
-        reason=f"You get this email because you follow {names_of(topics)}."
-        if topics
-        else "You get this email because you subscribed to these digests.",
+        reason=reason_for((s.topic.name for s in sub.subscriptions), language_of(sub, settings)),
     )
 
 
@@ -173,10 +182,12 @@ def contents(
     digests: list[Digest],
     subscribers: dict[int, Subscriber],
     sections: dict[int, Sections] | None = None,
+    *,
+    site_language: str,
 ) -> dict[int, DigestContent]:
     """The content of each built digest: from ``sections`` when the caller has them
-    in memory, else from the stored article lists. The articles and topics are read
-    once for the whole batch."""
+    in memory, else from the stored article lists, in each reader's language (else
+    ``site_language``). The articles and topics are read once for the whole batch."""
     if sections is None:
         sections = stored_sections(session, [d.id for d in digests])
     article_ids = {a for d in digests for _, ids in sections.get(d.id, []) for a in ids}
@@ -199,5 +210,6 @@ def contents(
             timezone=subscribers[d.subscriber_id].timezone,
             weekly=d.includes_weekly,
             daily=d.includes_daily,
+            language=subscribers[d.subscriber_id].language or site_language,
         )
     return result

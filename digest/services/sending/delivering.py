@@ -129,7 +129,7 @@ def prepare(session: Session, ids: list[int], settings: Settings, now: datetime)
         )
     }
     suppressed = suppressed_among(session, [x.email for x in deliveries])
-    content = contents(session, list(digests.values()), subs)
+    content = contents(session, list(digests.values()), subs, site_language=settings.language)
     out = []
     for delivery in deliveries:
         sub = subs[delivery.subscriber_id]
@@ -162,6 +162,7 @@ def prepare_built(
         [b.digest for b in built],
         {b.subscriber.id: b.subscriber for b in built},
         {b.digest.id: b.sections for b in built},
+        site_language=settings.language,
     )
     return [
         outgoing_for(

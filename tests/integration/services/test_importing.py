@@ -213,7 +213,7 @@ def test_the_export_reads_back_as_an_import_that_changes_nothing(db_url: str, to
     run(db_url, FILE)
     exported = "".join(export_lines(db_url, batch_size=2))
     assert exported.splitlines()[0] == (
-        "email,name,topics,frequency,timezone,hour,weekday,status,created_at,confirmed_at"
+        "email,name,topics,frequency,timezone,hour,weekday,language,status,created_at,confirmed_at"
     )
     assert len(exported.splitlines()) == 4
 

@@ -19,7 +19,7 @@ def test_subscribing_from_the_front_page_records_it_as_the_source(  # type: igno
     client = browser(mail_settings)
     page = client.get("/")
     assert page.status_code == 200
-    assert "<h1>Digest</h1>" in page.text and "Tech · World" in page.text
+    assert "<h1>Digest</h1>" in page.text and "Topics: Tech and World." in page.text
     assert 'action="/subscribe"' in page.text
     source = re.search(r'name="source" value="([^"]+)"', page.text)
     assert source and source.group(1) == mail_settings.base_url.rstrip("/") + "/"

@@ -52,7 +52,7 @@ def test_head_declares_viewport_language_and_colour_schemes() -> None:
     metas = {a.get("name"): a.get("content") for t, a in tags if t == "meta"}
     assert metas["viewport"] == "width=device-width, initial-scale=1"
     assert metas["color-scheme"] == metas["supported-color-schemes"] == "light dark"
-    assert ("html", {"lang": "en", "xmlns": "http://www.w3.org/1999/xhtml"}) in tags
+    assert ("html", {"lang": "en", "dir": "ltr", "xmlns": "http://www.w3.org/1999/xhtml"}) in tags
 
 
 def test_layout_600px_preheader_images_and_footer() -> None:
@@ -72,12 +72,12 @@ def test_layout_600px_preheader_images_and_footer() -> None:
     assert 'href="https://news.example.org/unsubscribe/tok0?a=1&amp;b=2"' in email.html
     assert 'href="https://news.example.org/preferences/tok0"' in email.html
     assert "because you follow Technology and Trade" in email.html
-    assert "sent to reader0@example.org" in email.html
+    assert "Sent to reader0@example.org" in email.html
     assert "Hello Ana," in email.html
     # Sections in order, each article once as a title link.
     assert email.html.index(">Technology<") < email.html.index(">Trade<")
     for i in (1, 2, 3):
-        link = f'class="article-title" href="https://news.example.org/story-{i}"'
+        link = f'class="article-title" dir="auto" href="https://news.example.org/story-{i}"'
         assert email.html.count(link) == 1
     assert email.html.index("story-2") < email.html.index(">Trade<") < email.html.index("story-3")
 
@@ -216,9 +216,10 @@ def test_inlining_runs_per_block_not_per_recipient() -> None:
     stats = cache_stats()
     assert stats["inline_calls"] == inline_calls.calls
     # Each article is cached inlined (time left out) and in the reader's zone, and as
-    # text: 9 + 9 + 9 blocks beside the layout, the headlines and two headings.
-    assert stats["misses"] == stats["size"] == 1 + 1 + 2 + 9 + 9 + 9
-    assert stats["hits"] == 1000 * (1 + 1 + 2 + 9 + 9)
+    # text: 9 + 9 + 9 blocks beside the layout, the text part's layout, the headlines
+    # and two headings.
+    assert stats["misses"] == stats["size"] == 1 + 1 + 1 + 2 + 9 + 9 + 9
+    assert stats["hits"] == 1000 * (1 + 1 + 1 + 2 + 9 + 9)
 
 
 def test_shared_articles_are_inlined_once_across_different_digests() -> None:
