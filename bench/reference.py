@@ -85,6 +85,7 @@ def naive_html(content: DigestContent, recipient: Recipient, brand: Branding) ->
         preferences_url=recipient.preferences_url,
         unsubscribe_url=recipient.unsubscribe_url,
         email=recipient.email,
+        view_url=recipient.view_url,
         edition=edition_line(content),
     )
     return inline_css(html)

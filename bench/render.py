@@ -42,6 +42,7 @@ def reader(i: int) -> Recipient:
         unsubscribe_url=f"https://news.example.org/unsubscribe/tok{i}",
         preferences_url=f"https://news.example.org/preferences/tok{i}",
         reason="You get this email because you follow Technology and Trade.",
+        view_url=f"https://news.example.org/view/tok{i}",
     )
 
 

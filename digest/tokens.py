@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
-PURPOSES = ("unsubscribe", "preferences", "confirm")
+PURPOSES = ("unsubscribe", "preferences", "confirm", "view")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

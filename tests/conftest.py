@@ -40,8 +40,8 @@ from digest.services.readers.topics import add_topic
 
 REPO = Path(__file__).resolve().parent.parent
 
-# A reader's signed preferences or unsubscribe link, token and all.
-_READER_LINK = re.compile(rb"(/(?:unsubscribe|preferences)/)[A-Za-z0-9_.\-]+")
+# A reader's signed preferences, unsubscribe or web-view link, token and all.
+_READER_LINK = re.compile(rb"(/(?:unsubscribe|preferences|view)/)[A-Za-z0-9_.\-]+")
 
 
 def as_previewed(data: bytes) -> bytes:

@@ -56,3 +56,5 @@ class Recipient:
     preferences_url: str
     # Why this person gets the email, e.g. "You follow Technology and Trade."
     reason: str
+    # This digest in the browser (the reader's signed /view/ link).
+    view_url: str = ""

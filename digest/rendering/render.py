@@ -39,7 +39,14 @@ from digest.rendering.inline import inline_css, inline_fragment
 from digest.rendering.text import clean_summary, one_line, summary_text
 
 # Placeholders survive Jinja (no special characters) and premailer (plain text).
-_RECIPIENT_FIELDS = ("greeting", "reason", "preferences_url", "unsubscribe_url", "email")
+_RECIPIENT_FIELDS = (
+    "greeting",
+    "reason",
+    "preferences_url",
+    "unsubscribe_url",
+    "email",
+    "view_url",
+)
 _FIELDS = (*_RECIPIENT_FIELDS, "preheader", "edition", "content", "sections")
 # From this many articles on, a digest opens with the list of its headlines.
 CONTENTS_FROM = 6
@@ -244,6 +251,7 @@ def _html_parts(
         "preferences_url": str(escape(recipient.preferences_url)),
         "unsubscribe_url": str(escape(recipient.unsubscribe_url)),
         "email": str(escape(recipient.email)),
+        "view_url": str(escape(recipient.view_url)),
         "preheader": str(escape(preheader)),
         "edition": str(escape(edition_line(content))),
     }
@@ -311,6 +319,7 @@ def _text(content: DigestContent, recipient: Recipient, brand: Branding) -> str:
         "preferences_url": recipient.preferences_url,
         "unsubscribe_url": recipient.unsubscribe_url,
         "email": recipient.email,
+        "view_url": recipient.view_url,
     }
     shell = _text_shell(brand, language, content.weekly, content.daily, content.article_count)
     # One pass: text inside the values is never substituted again.

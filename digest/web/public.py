@@ -18,6 +18,7 @@ from digest.services.database import unit_of_work
 from digest.services.readers import preferences
 from digest.services.readers.choices import Fields, FormErrors, choices_from_form, choices_of, first
 from digest.services.readers.unsubscribing import resubscribe, unsubscribe
+from digest.services.sending import viewing
 from digest.services.sending.composing import language_of, link_for
 from digest.web.forms import csrf_ok, form_context, form_fields, form_values, topic_options
 from digest.web.pages import database, page, settings_of
@@ -105,6 +106,34 @@ def _undo(request: Request, token: str, fields: Fields) -> HTMLResponse:
         # As little as the unsubscribe answer: the preferences link stays in the emails.
         language = language_of(sub, settings_of(request))
         return page(request, "resubscribed.html", language=language, back=back)
+
+
+# -- the digest in the browser -----------------------------------------------------
+
+
+@router.get("/view/{token}", response_class=HTMLResponse, include_in_schema=False)
+def view_page(request: Request, token: str) -> HTMLResponse:
+    """A digest as its reader got it, for the "view in your browser" link. Never
+    indexed, never cached by a shared cache, and its links leak no address."""
+    url = database(request)
+    with unit_of_work(url) as session:
+        html = viewing.digest_page(session, settings_of(request), token)
+    if html is None:
+        return _invalid(request)
+    html = html.replace("<head>", '<head>\n<meta name="robots" content="noindex, nofollow">', 1)
+    return HTMLResponse(
+        html,
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Robots-Tag": "noindex, nofollow",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            # The email's own inline styles and images; no script, no form, no frame.
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src https: http: data:; form-action 'none'; frame-ancestors 'none'; "
+            "base-uri 'none'",
+        },
+    )
 
 
 # -- preferences ------------------------------------------------------------------

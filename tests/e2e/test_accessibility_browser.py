@@ -3,20 +3,23 @@ in light and dark, on a phone and a desktop: no serious or critical violation.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from digest.config import Settings, load_settings
 from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
+from digest.mail.sender import SMTPSender
 from digest.rendering.confirm import TopicChoice, render_confirmation
 from digest.services.readers import signup
 from digest.services.readers.choices import Choices
+from digest.services.sending import pipeline
 from digest.services.sending.composing import link_for
 from tests.conftest import stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
@@ -167,4 +170,48 @@ def test_every_reader_page_passes_axe(  # type: ignore[no-untyped-def]
     finally:
         stop(web)
     assert len(seen) == 12
+    assert found == {key: [] for key in found}
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_the_web_view_of_a_digest_passes_axe_and_fits(  # type: ignore[no-untyped-def]
+    chromium: Browser, world, db_url, smtp_server, tmp_path, language: str
+) -> None:
+    web, base = start_console(db_url, smtp_server.url, tmp_path)
+    settings = load_settings(
+        {
+            "DIGEST_DATABASE_URL": db_url,
+            "DIGEST_SECRET_KEY": "test-secret-key-of-32-bytes-or-more-0123456789",
+            "DIGEST_BASE_URL": base,
+            "DIGEST_SMTP_URL": smtp_server.url,
+        }
+    )
+    slot = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)
+    world.topics("tech")
+    for i in range(7):
+        world.article(f"view-{i}", slot - timedelta(hours=i + 1), ["tech"])
+    world.subscriber("ana@example.org", "tech", slot - timedelta(days=1))
+    with unit_of_work(db_url) as s:
+        s.execute(update(Subscriber).values(language=language))
+    sender = SMTPSender.from_url(settings.smtp_url)
+    assert pipeline.run(db_url, settings, sender, lambda: slot).sent == 1
+    html = smtp_server.received[-1].message.get_body(preferencelist=("html",)).get_content()
+    link = re.search(r'<a class="view-link" href="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    found: dict[str, list[str]] = {}
+    try:
+        for scheme, width in VIEWS:
+            context = chromium.new_context(
+                viewport={"width": width, "height": 900}, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.goto(link)
+            assert page.locator("html").get_attribute("lang") == language
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert page.locator("a.article-title").count() == 7
+            found[f"{scheme} {width}"] = severe(page)
+            if width == 375:
+                shot(page, f"page-web-view-{language}-{width}-{scheme}")
+            context.close()
+    finally:
+        stop(web)
     assert found == {key: [] for key in found}

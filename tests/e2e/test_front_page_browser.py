@@ -21,7 +21,7 @@ def test_the_front_page_shows_the_topics_and_subscribes(  # type: ignore[no-unty
                 page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
                 page.goto(f"{base}/")
                 assert page.locator("h1").inner_text() == "Digest"
-                assert "Tech · World" in page.inner_text("main")
+                assert "Topics: Tech and World." in page.inner_text("main")
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
                 shot(page, f"front-page-{width}")
             page.get_by_label("Email address").fill("ana@example.org")

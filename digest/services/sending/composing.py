@@ -71,8 +71,16 @@ def link_for(settings: Settings, purpose: str, sub: Subscriber) -> str:
     return f"{settings.base_url}/{purpose}/{token}"
 
 
+def view_link(settings: Settings, digest_id: int, sub: Subscriber) -> str:
+    """The reader's signed link to digest ``digest_id`` in the browser: it names the
+    digest and the reader's link stamp, so replacing their links ends it too."""
+    stamp = link_stamp(sub.created_at, sub.link_epoch or 0)
+    token = make_token(secret_key(settings), "view", digest_id, stamp)
+    return f"{settings.base_url}/view/{token}"
+
+
 def dead_link(settings: Settings, purpose: str) -> str:
-    """A preferences or unsubscribe link that leads nowhere (an invalid-link page)."""
+    """A preferences, unsubscribe or view link that leads nowhere (an invalid-link page)."""
     return f"{settings.base_url}/{purpose}/preview"
 
 
@@ -88,6 +96,7 @@ def sample_recipient(
         unsubscribe_url=dead_link(settings, "unsubscribe"),
         preferences_url=dead_link(settings, "preferences"),
         reason=reason_for(topics, language or settings.language),
+        view_url=dead_link(settings, "view"),
     )
 
 
@@ -99,17 +108,22 @@ def preview_recipient(sub: Subscriber, settings: Settings) -> Recipient:
         recipient_for(sub, settings),
         unsubscribe_url=dead_link(settings, "unsubscribe"),
         preferences_url=dead_link(settings, "preferences"),
+        view_url=dead_link(settings, "view"),
     )
 
 
-def recipient_for(sub: Subscriber, settings: Settings) -> Recipient:
-    """The per-recipient values: signed links and why they get the email."""
+def recipient_for(sub: Subscriber, settings: Settings, digest_id: int | None = None) -> Recipient:
+    """The per-recipient values: signed links and why they get the email; the link to
+    digest ``digest_id`` in the browser (none yet: one that leads nowhere)."""
     return Recipient(
         email=sub.email,
         name=sub.name,
         unsubscribe_url=link_for(settings, "unsubscribe", sub),
         preferences_url=link_for(settings, "preferences", sub),
         reason=reason_for((s.topic.name for s in sub.subscriptions), language_of(sub, settings)),
+        view_url=dead_link(settings, "view")
+        if digest_id is None
+        else view_link(settings, digest_id, sub),
     )
 
 

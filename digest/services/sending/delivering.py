@@ -147,6 +147,7 @@ def prepare(session: Session, ids: list[int], settings: Settings, now: datetime)
                     content[delivery.digest_id],
                     settings,
                     now,
+                    delivery.digest_id,
                 )
             )
     return out
@@ -173,6 +174,7 @@ def prepare_built(
             content[b.digest.id],
             settings,
             now,
+            b.digest.id,
         )
         for b in built
     ]

@@ -32,9 +32,11 @@ def outgoing_for(
     content: DigestContent,
     settings: Settings,
     now: datetime,
+    digest_id: int,
 ) -> Outgoing:
-    """The digest for delivery ``delivery_id``, to ``email``, as it goes to the relay."""
-    recipient = recipient_for(sub, settings)
+    """Digest ``digest_id`` for delivery ``delivery_id``, to ``email``, as it goes to
+    the relay."""
+    recipient = recipient_for(sub, settings, digest_id)
     rendered = render_digest(content, recipient, brand=settings.brand)
     envelope, ref = None, None
     if settings.bounce_address is not None:

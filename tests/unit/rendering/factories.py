@@ -44,6 +44,7 @@ def recipient(i: int = 0, name: str | None = "Ana") -> Recipient:
         unsubscribe_url=f"https://news.example.org/unsubscribe/tok{i}?a=1&b=2",
         preferences_url=f"https://news.example.org/preferences/tok{i}",
         reason="You get this email because you follow Technology and Trade.",
+        view_url=f"https://news.example.org/view/tok{i}",
     )
 
 

@@ -198,6 +198,7 @@ def test_blocks_join_to_what_inlining_the_whole_email_would_give() -> None:
         preferences_url=r.preferences_url,
         unsubscribe_url=r.unsubscribe_url,
         email=r.email,
+        view_url=r.view_url,
         edition=edition_line(c),
     )
     assert email.html == inline_css(whole)
