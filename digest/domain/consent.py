@@ -24,7 +24,7 @@ CONSENT_WORDING = {
 TRANSLATED_WORDING = {
     "2026-11": {
         "es": (
-            "Enviadme los temas que he elegido, a la hora que he escogido. Puedo cambiarlos "
+            "Envíenme los temas que he elegido, a la hora que he escogido. Puedo cambiarlos "
             "o darme de baja con un clic desde cualquier correo, y mi dirección no se usa "
             "para nada más."
         ),
@@ -34,9 +34,9 @@ TRANSLATED_WORDING = {
             "rien d'autre."
         ),
         "de": (
-            "Schickt mir die gewählten Themen zur gewählten Zeit. Ich kann sie ändern oder "
-            "mich mit einem Klick aus jeder E-Mail abmelden, und meine Adresse wird für "
-            "nichts anderes verwendet."
+            "Senden Sie mir die gewählten Themen zur gewählten Zeit. Ich kann sie ändern "
+            "oder mich mit einem Klick aus jeder E-Mail abmelden, und meine Adresse wird "
+            "für nichts anderes verwendet."
         ),
         "ar": (
             "أرسلوا إليّ المواضيع التي اخترتها في الوقت الذي حددته. يمكنني تغييرها أو إلغاء "

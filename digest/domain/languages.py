@@ -1,7 +1,8 @@
 """The languages readers can get their emails and pages in, and choosing one.
 
-Codes are BCP 47 primary language tags. A reader without a language of their own
-follows the site's default, so changing the default changes them too.
+Codes are BCP 47 primary language tags. A reader who chose or accepted a language on
+the form keeps it; one who never did (imported without one, or from before languages
+existed) follows the site's default, and so moves with it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def direction(language: str) -> str:
 def primary(tag: str) -> str:
     """``pt-BR`` → ``pt``; the primary subtag, lower case."""
     return tag.strip().replace("_", "-").split("-")[0].lower()
+
+
+def supported(language: str | None) -> str | None:
+    """``language`` if it is offered, else None (a code stored before a language was
+    withdrawn, or written by hand)."""
+    return language if language in LANGUAGES else None
 
 
 def parse_language(value: str) -> str:

@@ -157,3 +157,10 @@ def address_problem(address: str) -> str | None:
 def counted(n: int, singular: str, plural: str | None = None) -> str:
     """``n`` with its noun in the right number: "1 article", "3 articles", "0 articles"."""
     return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def masked_address(email: str) -> str:
+    """``a•••@example.org``: enough for a reader to recognise their address on a page
+    anyone holding the link can open, not enough to learn it."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"

@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.core import get_global
-from babel.dates import format_skeleton, get_day_names, get_timezone_location
+from babel.dates import format_date, format_skeleton, get_day_names, get_timezone_location
 from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-from digest.domain.languages import LANGUAGES
+from digest.domain.languages import LANGUAGES, direction
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
@@ -85,9 +85,10 @@ def local_date(moment: datetime, zone: str, language: str = "en") -> str:
 
 
 def local_day(moment: datetime, zone: str, language: str = "en") -> str:
-    """``Monday 7 December 2026`` in the reader's zone and language."""
+    """``Monday, 7 December 2026`` / ``lunes, 7 de diciembre de 2026`` in the reader's
+    zone and language."""
     local = moment.astimezone(ZoneInfo(zone))
-    return format_skeleton("yMMMMEEEEd", local, locale=locale_of(language))
+    return format_date(local.date(), "full", locale=locale_of(language))
 
 
 @lru_cache(maxsize=8192)
@@ -116,7 +117,8 @@ def zone_place(zone: str, language: str) -> str:
         return city
     territory = get_global("zone_territories").get(zone)
     country = locale_of(language).territories.get(territory, "") if territory else ""
-    return f"{city}, {country}" if country else city
+    comma = "، " if direction(language) == "rtl" else ", "
+    return f"{city}{comma}{country}" if country else city
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from digest.services.database import unit_of_work
 from digest.services.readers import preferences
 from digest.services.readers.choices import Fields, FormErrors, choices_from_form, choices_of, first
 from digest.web.auth import Caller
-from digest.web.forms import form_context, form_fields, form_values, topic_options
+from digest.web.forms import form_context, form_fields, form_values, kept_default, topic_options
 from digest.web.guard import operator, personal_data
 from digest.web.pages import database, page, settings_of
 
@@ -141,7 +141,7 @@ def _change(request: Request, subscriber_id: int, fields: Fields) -> Response:
                 return _subscriber(
                     request, session, caller, sub, status_code=422, fields=fields, errors=errors
                 )
-            preferences.save(session, sub, choices, now)
+            preferences.save(session, sub, kept_default(choices, sub, settings_of(request)), now)
             notice = "saved"
         elif action == "suppress":
             try:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import available_timezones
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from digest.config import secret_key
+from digest.config import Settings, secret_key
 from digest.domain.languages import LANGUAGES
 from digest.domain.schedule import WEEKDAYS
 from digest.domain.zone_names import ALIASES, CANONICAL, canonical_zone
@@ -18,6 +19,9 @@ from digest.services.readers.choices import Choices, Fields, first
 from digest.services.readers.topics import list_topics
 from digest.web import csrf
 from digest.web.pages import settings_of
+
+if TYPE_CHECKING:
+    from digest.db.models import Subscriber
 
 
 async def form_fields(request: Request) -> Fields:
@@ -123,6 +127,15 @@ def form_values(
         "chosen_zone": choices is not None,
         "language": (choices.language if choices else None) or language,
     }
+
+
+def kept_default(choices: Choices, sub: Subscriber, settings: Settings) -> Choices:
+    """``choices`` with the language left unset when the reader follows the site's
+    language and the form only showed it: saving other choices does not pin them to
+    today's default."""
+    if sub.language is None and choices.language == settings.language:
+        return replace(choices, language=None)
+    return choices
 
 
 def form_context(language: str = "en") -> dict[str, Any]:

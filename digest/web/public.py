@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from digest.domain.text import masked_address
 from digest.rendering.i18n import local_day, local_time, phrase
 from digest.services.database import unit_of_work
 from digest.services.readers import preferences
@@ -20,7 +21,14 @@ from digest.services.readers.choices import Fields, FormErrors, choices_from_for
 from digest.services.readers.unsubscribing import resubscribe, unsubscribe
 from digest.services.sending import viewing
 from digest.services.sending.composing import language_of, link_for
-from digest.web.forms import csrf_ok, form_context, form_fields, form_values, topic_options
+from digest.web.forms import (
+    csrf_ok,
+    form_context,
+    form_fields,
+    form_values,
+    kept_default,
+    topic_options,
+)
 from digest.web.pages import database, page, settings_of
 
 if TYPE_CHECKING:
@@ -30,13 +38,6 @@ router = APIRouter()
 
 # Notices a preferences page shows when a form's answer redirected to it.
 AFTER_REDIRECT = frozenset({"links_replaced"})
-
-
-def masked(email: str) -> str:
-    """``a•••@example.org``: enough for a reader to recognise their address on a page
-    anyone holding the link can open, not enough to learn it."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}•••@{domain}"
 
 
 def _invalid(request: Request) -> HTMLResponse:
@@ -62,7 +63,7 @@ def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
             request,
             "unsubscribe.html",
             language=language_of(sub, settings_of(request)),
-            email=masked(sub.email),
+            email=masked_address(sub.email),
             already=sub.status == "unsubscribed",
         )
 
@@ -227,7 +228,7 @@ def _change(request: Request, token: str, fields: Fields) -> Response:
                 choices = choices_from_form(fields, known)
             except FormErrors as exc:
                 return _preferences(request, session, sub, 400, fields=fields, errors=exc.errors)
-            preferences.save(session, sub, choices, now)
+            preferences.save(session, sub, kept_default(choices, sub, settings_of(request)), now)
             return _preferences(request, session, sub, notice="saved")
         if action == "pause":
             raw = first(fields, "weeks", "1")

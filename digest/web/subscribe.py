@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from digest.config import secret_key
 from digest.domain.consent import CURRENT_WORDING, consent_page, consent_wording
-from digest.domain.languages import LanguageError, parse_language
+from digest.domain.languages import LanguageError, parse_language, supported
 from digest.embedded import sender_for
 from digest.rendering.i18n import phrase
 from digest.services.database import unit_of_work
@@ -40,7 +40,7 @@ def _form(
     url = database(request)
     with unit_of_work(url) as session:
         topics = topic_options(session)
-    language = page_language(request)
+    language = _shown_in(request, fields) if fields else page_language(request)
     values = form_values(None, fields, language)
     return page(
         request,
@@ -180,7 +180,7 @@ def _confirm_page(request: Request, state: signup.Confirmed, done: bool) -> HTML
         return page(request, "cannot_subscribe.html", status_code=409)
     sub = state.subscriber
     assert sub is not None
-    language = language_of(sub, settings)
+    language = supported(state.language) or language_of(sub, settings)
     if state.state is signup.ConfirmState.ALREADY:
         # A confirmation link opened again (it works for days, and may have been
         # forwarded) says so and no more: the preferences link was shown once, to

@@ -214,6 +214,8 @@ class ConfirmState(Enum):
 class Confirmed:
     state: ConfirmState
     subscriber: Subscriber | None = None
+    # The language the request asked for (its pages and email are in it).
+    language: str | None = None
 
 
 def pending_request(session: Session, consent_id: int) -> Confirmed:
@@ -222,11 +224,12 @@ def pending_request(session: Session, consent_id: int) -> Confirmed:
     sub = session.get(Subscriber, consent.subscriber_id) if consent else None
     if consent is None or sub is None:
         return Confirmed(ConfirmState.GONE)
+    language = Choices.from_json(consent.choices).language or sub.language
     if consent.confirmed_at is not None:
-        return Confirmed(ConfirmState.ALREADY, sub)
+        return Confirmed(ConfirmState.ALREADY, sub, language)
     if suppression_of(session, sub.email) is not None:
-        return Confirmed(ConfirmState.SUPPRESSED, sub)
-    return Confirmed(ConfirmState.CONFIRMED, sub)
+        return Confirmed(ConfirmState.SUPPRESSED, sub, language)
+    return Confirmed(ConfirmState.CONFIRMED, sub, language)
 
 
 def confirm(session: Session, consent_id: int, origin: Origin, now: datetime) -> Confirmed:

@@ -15,6 +15,7 @@ from digest.config import Settings, secret_key
 from digest.db.models import Article, Digest, DigestArticle, Subscriber, Topic, id_in
 from digest.domain.content import ArticleView, DigestContent, Recipient, Section
 from digest.domain.delivery import DELIVERY_HEADER
+from digest.domain.languages import supported
 from digest.mail.message import build_message, feedback_id
 from digest.rendering import RenderedEmail
 from digest.rendering.i18n import join_names, translate
@@ -48,8 +49,9 @@ def article_view(article: Article) -> ArticleView:
 
 
 def language_of(sub: Subscriber, settings: Settings) -> str:
-    """The reader's language; the site's when they never chose one."""
-    return sub.language or settings.language
+    """The reader's language; the site's when they never chose one (or chose one that
+    is no longer offered)."""
+    return supported(sub.language) or settings.language
 
 
 def reason_for(topics: Iterable[str], language: str) -> str:
@@ -224,6 +226,6 @@ def contents(
             timezone=subscribers[d.subscriber_id].timezone,
             weekly=d.includes_weekly,
             daily=d.includes_daily,
-            language=subscribers[d.subscriber_id].language or site_language,
+            language=supported(subscribers[d.subscriber_id].language) or site_language,
         )
     return result

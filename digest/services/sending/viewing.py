@@ -3,18 +3,23 @@
 The link is signed and names the digest and the reader's link stamp, so it stops
 working when the reader replaces their links or is erased, like their other links.
 The page is the email itself: the articles the digest was built with (its stored
-article list), rendered by the same code in the reader's language and time zone,
-with the reader's own links, since the link is theirs.
+article list), rendered by the same code in the reader's language and time zone.
+Such links get shared, so the page holds nothing that acts for the reader: its
+preferences and unsubscribe links lead nowhere (as in a preview) and the address is
+masked. The reader's working links stay in the email.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
 from digest.config import Settings, secret_key
 from digest.db.models import Digest, Subscriber
+from digest.domain.text import masked_address
 from digest.rendering import render_digest
-from digest.services.sending.composing import contents, recipient_for
+from digest.services.sending.composing import contents, dead_link, recipient_for
 from digest.tokens import InvalidToken, link_stamp, read_token
 
 
@@ -34,5 +39,10 @@ def digest_page(session: Session, settings: Settings, token: str) -> str | None:
     if sub is None or link_stamp(sub.created_at, sub.link_epoch or 0) != stamp:
         return None
     content = contents(session, [digest], {sub.id: sub}, site_language=settings.language)
-    recipient = recipient_for(sub, settings, digest.id)
+    recipient = replace(
+        recipient_for(sub, settings, digest.id),
+        preferences_url=dead_link(settings, "preferences"),
+        unsubscribe_url=dead_link(settings, "unsubscribe"),
+        email=masked_address(sub.email),
+    )
     return render_digest(content[digest.id], recipient, brand=settings.brand).html

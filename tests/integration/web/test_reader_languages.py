@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from digest.db.engine import unit_of_work
 from digest.db.models import Consent, Subscriber
@@ -271,3 +271,70 @@ def test_the_api_sets_reads_and_checks_a_readers_language(mail_settings, db_url)
     document = ops("GET", "/api/openapi.json").json()
     field = document["components"]["schemas"]["SubscriberIn"]["properties"]["language"]
     assert "en, es, fr, de, ar" in field["description"]
+
+
+def test_a_known_reader_asking_in_another_language_confirms_in_it(
+    world, mail_settings, smtp_server, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    world.subscriber("ana@example.org", "tech", datetime.now(UTC) - timedelta(days=3))
+    client = browser(mail_settings)
+    form = client.get("/subscribe")
+    answer = client.post("/subscribe", data=form_data(form.text, "ana@example.org", language="fr"))
+    assert answer.status_code == 200
+    # Known readers are left as they are until they confirm...
+    assert stored(db_url, "ana@example.org").language is None
+    [mail] = smtp_server.received
+    assert mail.message["Subject"].startswith("Confirmez")
+    link = confirm_link(mail.message)
+    # ... but the request's pages speak the language it asked for.
+    page = client.get(path_of(mail_settings, link))
+    assert html_element(page.text).startswith('<html lang="fr"')
+    done = client.post(path_of(mail_settings, link), data={"csrf_token": csrf_of(page.text)})
+    assert html_element(done.text).startswith('<html lang="fr"')
+    assert stored(db_url, "ana@example.org").language == "fr"
+
+
+def test_saving_preferences_does_not_pin_a_reader_to_the_sites_language(
+    world, mail_settings, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    from digest.services.sending.composing import link_for
+
+    world.topics("tech")
+    world.subscriber("ana@example.org", "tech", datetime.now(UTC) - timedelta(days=1))
+    with unit_of_work(db_url) as s:
+        link = link_for(mail_settings, "preferences", s.scalars(select(Subscriber)).one())
+    client = browser(mail_settings)
+    page = client.get(path_of(mail_settings, link))
+    fields = {
+        "csrf_token": csrf_of(page.text),
+        "action": "save",
+        "topics": ["tech"],
+        "frequency-tech": "daily",
+        "hour": "9",
+        "timezone": "UTC",
+        "weekday": "mon",
+        "language": selected_language(page.text),  # the site's, as the form showed it
+    }
+    assert client.post(path_of(mail_settings, link), data=fields).status_code == 200
+    reader = stored(db_url, "ana@example.org")
+    assert reader.hour == 9 and reader.language is None  # still follows the site
+    # A reader's language that is no longer offered: their pages use the site's.
+    with unit_of_work(db_url) as s:
+        s.execute(update(Subscriber).values(language="pt"))
+    again = client.get(path_of(mail_settings, link))
+    assert again.status_code == 200 and html_element(again.text).startswith('<html lang="en"')
+
+
+def test_a_form_sent_back_with_errors_stays_in_the_language_it_was_shown_in(
+    world, mail_settings
+) -> None:  # type: ignore[no-untyped-def]
+    world.topics("tech")
+    client = browser(mail_settings)
+    front = client.get("/?language=de")
+    assert html_element(front.text).startswith('<html lang="de"')
+    data = form_data(front.text, "not-an-address")
+    answer = client.post("/subscribe", data=data)  # the front page posts to /subscribe
+    assert answer.status_code == 400
+    assert html_element(answer.text).startswith('<html lang="de"')
+    assert 'id="email-error"' in answer.text and "name@example.org" in answer.text

@@ -132,3 +132,30 @@ def test_the_site_language_is_a_setting_refused_clearly_when_unknown() -> None:
 def test_a_digest_without_language_follows_the_default_english() -> None:
     email = render(content(("technology", [article(1)])), recipient(name=None))
     assert html_attrs(email.html)["lang"] == "en" and email.text.startswith("Hello,")
+
+
+def test_the_confirmation_text_never_breaks_an_address_or_a_link() -> None:
+    address = "jean-pierre.de-la-fontaine-de-saint-exupery@example.org"
+    email = render_confirmation(
+        Branding(site_name="Example News with a rather long name for a newsletter"),
+        email=address,
+        name=None,
+        confirm_url="https://news.example.org/confirm/" + "x-y" * 30,
+        topics=[TopicChoice("Tech", "daily")],
+        hour=7,
+        timezone="America/Argentina/Buenos_Aires",
+        weekday=0,
+        expires_in=timedelta(hours=36),
+    )
+    assert address in email.text
+    assert "36 hours" in email.text
+
+
+def test_places_and_days_are_written_the_languages_way() -> None:
+    from digest.rendering.i18n import local_day, zone_place
+
+    assert zone_place("America/Argentina/Buenos_Aires", "ar").count("،") == 1
+    assert zone_place("America/Argentina/Buenos_Aires", "fr") == "Buenos Aires, Argentine"
+    moment = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    assert local_day(moment, "UTC", "en") == "Monday, 7 December 2026"
+    assert local_day(moment, "UTC", "es") == "lunes, 7 de diciembre de 2026"
