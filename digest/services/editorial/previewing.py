@@ -26,7 +26,7 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Digest, SentArticle, Subscriber, Topic
 from digest.domain.content import DigestContent, Recipient
 from digest.domain.delivery import why_not_send
-from digest.domain.schedule import last_slot_at_or_before, next_slot_after, zone
+from digest.domain.schedule import zone
 from digest.domain.selection import Candidate, Selection, TopicWindow, select_articles
 from digest.mail.message import make_message_id, quoted_printable
 from digest.rendering import RenderedEmail, render_digest
@@ -37,6 +37,7 @@ from digest.services.editorial.reasons import (
     TopicExplained,
     reasons_for,
 )
+from digest.services.editorial.slots import preview_slot
 from digest.services.readers.choices import cadence_of
 from digest.services.readers.subscribers import SubscriberError, normalise_email
 from digest.services.readers.suppressing import suppressed_among
@@ -172,15 +173,6 @@ def _render(
     return content[digest.id], rendered, message
 
 
-def slot_for(sub: Subscriber, moment: datetime) -> datetime | None:
-    """The subscriber's slot at ``moment`` if one falls exactly then, else their next."""
-    cadence = cadence_of(sub)
-    slot = last_slot_at_or_before(cadence, moment)
-    if slot is not None and slot == moment:
-        return slot
-    return next_slot_after(cadence, moment)
-
-
 def _as_built(selection: Selection, stored: list[tuple[int, list[int]]]) -> Selection:
     """The selection of a digest built already: its stored articles are the ones in,
     and what selecting again would add is out (it came in after)."""
@@ -204,9 +196,11 @@ def preview_subscriber(
     *,
     explain: bool = True,
 ) -> Preview:
-    """The digest subscriber ``subscriber_id`` gets at their slot at or after
-    ``moment``, exactly as that slot's send would build it now; with ``explain``,
-    the reason for every article near the window too."""
+    """The digest subscriber ``subscriber_id`` gets from the send at ``moment``: a
+    slot that has come and is not sent yet, else the slot at or after ``moment``
+    (:func:`digest.services.editorial.slots.preview_slot`), exactly as that slot's
+    send would build it now; with ``explain``, the reason for every article near the
+    window too."""
     sub = session.scalar(
         select(Subscriber)
         .where(Subscriber.id == subscriber_id)
@@ -220,7 +214,7 @@ def preview_subscriber(
 def _preview_subscriber(
     session: Session, settings: Settings, sub: Subscriber, moment: datetime, explain: bool
 ) -> Preview:
-    slot = slot_for(sub, moment)
+    slot = preview_slot(session, sub, moment, settings.catch_up)
     if slot is None:
         raise PreviewError(f"{sub.email} follows no topic, so gets no digest")
     existing = session.scalar(

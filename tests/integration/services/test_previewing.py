@@ -91,12 +91,38 @@ def test_the_previewed_email_is_the_one_the_slot_sends(  # type: ignore[no-untyp
     assert [t for t in re.findall(r"Story (\w+)", second.email.text)] == ["memory", "shipping"]
 
 
-def test_the_preview_of_a_slot_due_now_is_that_slot(world, mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
+def test_the_preview_of_a_slot_due_now_is_that_slot(  # type: ignore[no-untyped-def]
+    world, mail_settings, db_url, smtp_server
+) -> None:
     world.topics("tech")
     world.subscriber("ana@example.org", "tech", T0)
     world.article("chips", SLOT1 - timedelta(hours=3), ["tech"])
     assert preview(mail_settings, "ana@example.org", SLOT1).slot_at == SLOT1
-    assert preview(mail_settings, "ana@example.org", SLOT1 + timedelta(seconds=1)).slot_at == SLOT2
+    # Five minutes past the slot, nothing sent yet: that slot is still the one a send
+    # at this moment makes (as `digest run --now` would), not tomorrow's.
+    late = SLOT1 + timedelta(minutes=5)
+    due_now = preview(mail_settings, "ana@example.org", late)
+    assert due_now.slot_at == SLOT1 and due_now.email is not None
+    assert run(mail_settings, late).sent == 1
+    assert as_previewed(html_of(smtp_server.received[-1])) == due_now.html_part
+    # Sent: the next slot is the one to preview.
+    assert preview(mail_settings, "ana@example.org", late).slot_at == SLOT2
+    # Planned by a tick but not sent yet: still that slot.
+    world.article("ports", SLOT2 - timedelta(hours=1), ["tech"])
+    assert planning.plan(db_url, mail_settings, SLOT2 + timedelta(minutes=1)).digest_ids
+    waiting = preview(mail_settings, "ana@example.org", SLOT2 + timedelta(minutes=2))
+    assert waiting.slot_at == SLOT2 and waiting.status == "planned"
+
+
+def test_a_slot_past_the_catch_up_bound_is_not_previewed_since_it_is_never_sent(  # type: ignore[no-untyped-def]
+    world, mail_settings, db_url
+) -> None:
+    world.topics("tech")
+    world.subscriber("ana@example.org", "tech", T0)
+    world.article("chips", SLOT1 - timedelta(hours=3), ["tech"])
+    too_late = SLOT1 + mail_settings.catch_up + timedelta(minutes=1)
+    assert preview(mail_settings, "ana@example.org", too_late).slot_at == SLOT2
+    assert run(mail_settings, too_late).sent == 0  # the missed slot is not sent
 
 
 def test_every_reason_for_an_article_to_be_in_or_out(  # type: ignore[no-untyped-def]
