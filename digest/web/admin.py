@@ -55,7 +55,7 @@ def _sign_in(request: Request, fields: Fields) -> Response:
             email=email,
         )
     response = RedirectResponse("/admin", status_code=303)
-    start_session(request, response, attempt.user)
+    start_session(request, response, attempt.user, first(fields, "browser_zone"))
     return response
 
 

@@ -18,6 +18,7 @@ from digest.web.admin_accounts import router as admin_accounts_router
 from digest.web.admin_articles import router as admin_articles_router
 from digest.web.admin_data import router as admin_data_router
 from digest.web.admin_lists import router as admin_lists_router
+from digest.web.admin_me import router as admin_me_router
 from digest.web.admin_preview import router as admin_preview_router
 from digest.web.admin_subscribers import router as admin_subscribers_router
 from digest.web.api import router as api_router
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(subscribe_router)
     app.include_router(admin_router)
     app.include_router(admin_accounts_router)
+    app.include_router(admin_me_router)
     app.include_router(admin_data_router)
     app.include_router(admin_lists_router)
     app.include_router(admin_subscribers_router)

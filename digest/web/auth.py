@@ -23,6 +23,7 @@ from digest.services.console.admins import (
 )
 from digest.web import cookies
 from digest.web.pages import settings_of
+from digest.web.times import known_zone
 
 if TYPE_CHECKING:
     from digest.db.models import AdminUser
@@ -36,6 +37,8 @@ class Caller:
 
     who: str  # the admin's address, or "api key"
     role: str
+    # The zone the console shows this admin times in (web/times.py).
+    timezone: str = "UTC"
 
     @property
     def may_change(self) -> bool:
@@ -46,9 +49,15 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key(settings_of(request)), salt="digest.admin-session")
 
 
-def start_session(request: Request, response: Response, user: AdminUser) -> None:
+def start_session(
+    request: Request, response: Response, user: AdminUser, browser_zone: str | None = None
+) -> None:
+    """Sign ``user`` in; ``browser_zone`` (what their browser reported, checked) is
+    kept in the session for their times until they choose a zone of their own."""
     # The random part makes every sign-in a new session, which form tokens are bound to.
-    value = _serializer(request).dumps([user.id, session_stamp(user), secrets.token_urlsafe(12)])
+    value = _serializer(request).dumps(
+        [user.id, session_stamp(user), secrets.token_urlsafe(12), known_zone(browser_zone)]
+    )
     cookies.put(request, response, cookies.ADMIN, str(value), int(SESSION_AGE.total_seconds()))
 
 
@@ -63,25 +72,34 @@ def end_session(request: Request, response: Response, session: Session) -> None:
 
 def _cookie(request: Request) -> tuple[int, str] | None:
     """The admin id and stamp the session cookie names, if it is signed and fresh."""
+    found = _session(request)
+    return (found[0], found[1]) if found else None
+
+
+def _session(request: Request) -> tuple[int, str, str | None] | None:
+    """The admin id, stamp and browser zone of the session cookie, if it is signed
+    and fresh (a cookie from before zones were kept has none)."""
     raw = cookies.read(request, cookies.ADMIN)
     if not raw:
         return None
     try:
         value = _serializer(request).loads(raw, max_age=int(SESSION_AGE.total_seconds()))
-        return int(value[0]), str(value[1])
+        zone = known_zone(value[3]) if len(value) > 3 and isinstance(value[3], str) else None
+        return int(value[0]), str(value[1]), zone
     except (BadSignature, TypeError, ValueError, IndexError):
         return None
 
 
 def signed_in(request: Request, session: Session) -> Caller | None:
     """The admin whose session cookie came with ``request``, if it is still valid."""
-    found = _cookie(request)
+    found = _session(request)
     if found is None:
         return None
-    user = admin_with_stamp(session, *found)
+    user = admin_with_stamp(session, found[0], found[1])
     if user is None:
         return None
-    return Caller(user.email, user.role)
+    zone = known_zone(user.timezone) or found[2] or "UTC"
+    return Caller(user.email, user.role, zone)
 
 
 def api_caller(request: Request, session: Session) -> Caller:

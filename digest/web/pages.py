@@ -5,7 +5,7 @@ forms and strict security headers."""
 from __future__ import annotations
 
 import secrets
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from fastapi import Request
@@ -17,6 +17,7 @@ from digest.domain.languages import LANGUAGES, parse_language, preferred
 from digest.rendering.environment import language_environment
 from digest.services.database import ensure_schema
 from digest.web import cookies, csrf
+from digest.web.times import moment_html
 
 CONSOLE_PAGES = frozenset({"forbidden.html"})
 
@@ -76,6 +77,10 @@ def page(
     nonce = secrets.token_urlsafe(16)
     if name.startswith("admin_") or name in CONSOLE_PAGES:
         language = "en"  # the console speaks English; readers' pages their language
+        # Times for the signed-in admin: in their zone, relative and absolute.
+        zone = getattr(context.get("caller"), "timezone", "UTC")
+        context.setdefault("moment", partial(moment_html, zone=zone))
+        context.setdefault("console_zone", zone)
     html = (
         environment(language or page_language(request))
         .get_template(name)

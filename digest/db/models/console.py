@@ -38,6 +38,8 @@ class AdminUser(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # Part of every session cookie's stamp: raised to end all of this admin's sessions.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The zone the console shows times in; None: the browser's (see web/times.py).
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class ApiKey(Base):

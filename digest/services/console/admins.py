@@ -197,6 +197,20 @@ def set_disabled(session: Session, email: str, disabled: bool) -> AdminRow:
     return AdminRow(user.email, user.role, user.disabled, user.created_at, user.last_sign_in_at)
 
 
+def admin_timezone(session: Session, email: str) -> str | None:
+    """The zone ``email`` chose for the console's times; None: their browser's."""
+    return session.scalar(select(AdminUser.timezone).where(AdminUser.email == email))
+
+
+def set_timezone(session: Session, email: str, zone: str | None) -> None:
+    """The zone the console shows ``email``'s times in; None: their browser's. The
+    caller checks ``zone`` is a known one."""
+    user = session.scalar(select(AdminUser).where(AdminUser.email == email))
+    if user is None:
+        raise AdminError(f"email: no admin account {email}")
+    user.timezone = zone
+
+
 def admin_with_stamp(session: Session, user_id: int, stamp: str) -> AdminUser | None:
     """The admin ``user_id`` if they are enabled and their password has not changed
     since ``stamp`` (see :func:`session_stamp`) was taken; None otherwise."""

@@ -65,7 +65,7 @@ def test_an_editor_pins_unpins_holds_and_releases_from_the_page(
     assert pinned.headers["location"] == f"/admin/articles#article-{story}"
     assert state(db_url, story) == (until, False, "ed@example.org")
     row = client.get("/admin/articles").text.split(f'id="article-{story}"')[1].split("</tr>")[0]
-    assert f"<strong>Pinned</strong> until {until:%Y-%m-%d %H:%M} UTC" in row
+    assert f'<strong>Pinned</strong> until <time datetime="{until:%Y-%m-%dT%H:%M:%S}Z"' in row
     assert "by ed@example.org" in row and "Change pin" in row and "Unpin" in row
 
     # The forms keep the list's filters, and come back to them.

