@@ -20,6 +20,33 @@ from digest.web import cookies, csrf
 from digest.web.times import moment_html
 
 CONSOLE_PAGES = frozenset({"forbidden.html"})
+# Where each console section sits in the navigation: (group, section name).
+SECTIONS = {
+    "/admin/subscribers": ("Audience", "Subscribers"),
+    "/admin/imports": ("Audience", "Import/export"),
+    "/admin/suppressions": ("Audience", "Suppressions"),
+    "/admin/topics": ("Content", "Topics"),
+    "/admin/feeds": ("Content", "Feeds"),
+    "/admin/articles": ("Content", "Articles"),
+    "/admin/preview": ("Content", "Preview"),
+    "/admin/deliveries": ("Sending", "Deliveries"),
+    "/admin/accounts": ("Sending", "Accounts"),
+    "/admin/me": ("You", "Your settings"),
+}
+
+
+def breadcrumbs(path: str) -> list[tuple[str, str | None]]:
+    """The trail above a console page's title: the console, the section's group and,
+    below a section's own page, the section (a link back to it)."""
+    if path == "/admin":
+        return []
+    trail: list[tuple[str, str | None]] = [("Console", "/admin")]
+    for section, (group, name) in SECTIONS.items():
+        if path == section:
+            return [*trail, (group, None)]
+        if path.startswith(section + "/"):
+            return [*trail, (group, None), (name, section)]
+    return trail
 
 
 @cache
@@ -81,6 +108,8 @@ def page(
         zone = getattr(context.get("caller"), "timezone", "UTC")
         context.setdefault("moment", partial(moment_html, zone=zone))
         context.setdefault("console_zone", zone)
+        context.setdefault("request_path", request.url.path)
+        context.setdefault("crumbs", breadcrumbs(request.url.path))
     html = (
         environment(language or page_language(request))
         .get_template(name)

@@ -50,7 +50,7 @@ def test_an_editor_pins_unpins_holds_and_releases_from_the_page(
     client = signed_in_as(mail_settings, db_url, "ed@example.org", "editor")
     listing = client.get("/admin/articles")
     assert listing.status_code == 200
-    assert '<a href="/admin/articles">Articles</a>' in listing.text
+    assert '<a href="/admin/articles" aria-current="page">Articles</a>' in listing.text
     assert f'id="article-{story}"' in listing.text and f'id="article-{other}"' in listing.text
     assert 'type="datetime-local" name="pinned_until"' in listing.text
     assert "Pinned until (UTC)" in listing.text
