@@ -78,6 +78,17 @@ def _shared_or_local(relative: str) -> Path:
     return shared if shared.exists() else REPO / "tests" / "data" / relative
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``once`` (layout and accessibility in a browser, the same whatever
+    the database) run on SQLite only: on PostgreSQL they would repeat the same pages."""
+    if not os.environ.get("DIGEST_TEST_DATABASE_URL"):
+        return
+    skip = pytest.mark.skip(reason="marked once: run on SQLite, the page is the same")
+    for item in items:
+        if item.get_closest_marker("once") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def shared_path():
     return _shared_or_local

@@ -25,7 +25,7 @@ from tests.conftest import stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.e2e.test_email_layout_browser import BRAND, LONG_LINK, long_digest_html
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 SEVERE = ("serious", "critical")
 VIEWS = [(scheme, width) for scheme in ("light", "dark") for width in (375, 1280)]

@@ -24,7 +24,7 @@ from tests.conftest import stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
 from tests.integration.web.test_admin_access import PASSWORD, admin
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.once]
 
 SLOT = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # the readers' first 07:00 UTC slot
 VIEWS = [(scheme, width) for width in (1440, 375) for scheme in ("light", "dark")]

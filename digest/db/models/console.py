@@ -103,3 +103,44 @@ class MetricValue(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     labels: Mapped[str] = mapped_column(String(200), primary_key=True, default="")
     value: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class AuditEntry(Base):
+    """One change an operator or editor made, in the console or through the API: who,
+    when, through what, to which row, and its fields before and after (JSON objects
+    holding only the fields that changed; secrets never appear)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_target", "target", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(320), index=True)  # an address or "api key NAME"
+    via: Mapped[str] = mapped_column(String(20))  # console | api | cli
+    action: Mapped[str] = mapped_column(String(40), index=True)  # create | update | delete | bulk …
+    target: Mapped[str] = mapped_column(String(40))  # subscriber | topic | feed | …
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+class BulkJob(Base):
+    """An action on many subscribers at once (change topics, pause, suppress, delete,
+    export), run in the background in batches: what, on whom (a filter or a list of
+    ids, as JSON), and how far it has come, so its page can show progress."""
+
+    __tablename__ = "bulk_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))
+    params: Mapped[str] = mapped_column(Text, default="{}")  # the action's options, JSON
+    selection: Mapped[str] = mapped_column(Text, default="{}")  # filter or ids, JSON
+    started_by: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
