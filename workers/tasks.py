@@ -15,6 +15,7 @@ from digest.config import get_settings
 from digest.embedded import broker_url, sender_for
 from digest.services import ingesting
 from digest.services.bounces import intake as bounce_intake
+from digest.services.console.audit import purge_audit
 from digest.services.database import unit_of_work
 from digest.services.metrics import broker_is_idle
 from digest.services.readers import signup
@@ -139,14 +140,18 @@ def poll_bounces() -> dict[str, Any]:
 
 @app.task(name="digest.purge")
 def purge(now: str | None = None) -> dict[str, int]:
-    """Forget unconfirmed addresses and requests past their age, old rate counts and
-    old import reports."""
+    """Forget unconfirmed addresses and requests past their age, old rate counts,
+    old import reports and audit entries past ``DIGEST_AUDIT_DAYS``."""
     settings = get_settings()
+    moment = clock(now)()
     with unit_of_work(settings.database_url) as session:
-        report = signup.purge(session, settings, clock(now)())
+        report = signup.purge(session, settings, moment)
+    with unit_of_work(settings.database_url) as session:
+        audit_entries = purge_audit(session, moment - settings.audit_retention)
     return {
         "pending": report.pending,
         "requests": report.requests,
         "rate_events": report.rate_events,
         "imports": report.imports,
+        "audit_entries": audit_entries,
     }

@@ -24,6 +24,7 @@ def admin() -> None:
 )
 def admin_create(email: str, role: str, password_stdin: bool) -> None:
     """Create the admin EMAIL, or set a new password and role for it."""
+    support.audited()
     from digest.services.console.admins import MIN_PASSWORD, AdminError, create_admin
 
     if password_stdin:
@@ -98,6 +99,7 @@ class _KeyCommands(click.Group):
 @admin.group("api-key", cls=_KeyCommands)
 def api_key() -> None:
     """API keys for /api: NAME --role R creates one; list; revoke NAME."""
+    support.audited()
 
 
 @api_key.command("create")
@@ -105,6 +107,7 @@ def api_key() -> None:
 @click.option("--role", type=click.Choice(["operator", "editor"]), required=True)
 def admin_api_key(name: str, role: str) -> None:
     """Create an API key for /api named NAME; it is shown once, only its hash is kept."""
+    support.audited()
     from digest.services.console.admins import AdminError, create_api_key
 
     current = support.settings()
@@ -135,6 +138,7 @@ def api_key_list() -> None:
 @click.argument("name")
 def api_key_revoke(name: str) -> None:
     """Revoke the API keys named NAME: requests with them are refused from now on."""
+    support.audited()
     from digest.services.console.admins import AdminError, revoke_api_keys
 
     try:

@@ -157,6 +157,7 @@ def articles_release(article_id: int, now: datetime | None) -> None:
 def _edit(change: Callable[[Session, str], ArticleRow], now: datetime) -> None:
     """Make one editorial change as the user running the command and show the
     article's state after it; a refusal names the option at fault."""
+    support.audited()
     from digest.services import console
 
     try:

@@ -20,6 +20,7 @@ def feeds() -> None:
 @click.option("--topic", "topic_slugs", multiple=True, required=True, help="Topic slug (repeat).")
 def feeds_add(url: str, topic_slugs: tuple[str, ...]) -> None:
     """Add the RSS or Atom feed at URL, mapped to topics."""
+    support.audited()
     from digest.ingest import FeedRefused, IngestError
     from digest.services.ingesting import add_feed
 

@@ -52,6 +52,7 @@ def subscribers_add(
     now: datetime | None,
 ) -> None:
     """Add or update the subscriber EMAIL."""
+    support.audited()
     from digest.services.readers.subscribers import (
         SubscriberError,
         SubscriberInput,

@@ -70,3 +70,10 @@ def dump_json(data: Any) -> str:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
     return json.dumps(data, default=default, indent=2)
+
+
+def audited() -> None:
+    """Record what this command changes in the audit log, as the system user's."""
+    from digest.services.console.audit import command_line
+
+    command_line()

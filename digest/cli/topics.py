@@ -19,6 +19,7 @@ def topics() -> None:
 @click.option("--keywords", help="Comma-separated words; articles mentioning one join the topic.")
 def topics_add(slug: str, name: str | None, keywords: str | None) -> None:
     """Create topic SLUG, or update its name and keywords."""
+    support.audited()
     from digest.services.readers.topics import TopicError, add_topic, parse_keywords
 
     current = support.settings()

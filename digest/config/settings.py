@@ -127,6 +127,8 @@ class Settings:
     # The site's language: for readers who never chose one and pages that know no
     # reader and whose browser prefers none of the languages offered.
     language: str = "en"
+    # How long the audit log keeps an entry (DIGEST_AUDIT_DAYS).
+    audit_retention: timedelta = timedelta(days=365)
     # Double opt-in: how long a confirmation link works, and when an address that
     # never confirmed is forgotten.
     confirm_max_age: timedelta = timedelta(days=2)
@@ -329,6 +331,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "DIGEST_SUBSCRIBE_PER_ADDRESS", get("DIGEST_SUBSCRIBE_PER_ADDRESS", "3"), 1
         ),
         language=_language(get("DIGEST_LANGUAGE") or DEFAULT_LANGUAGE),
+        audit_retention=timedelta(
+            days=_int("DIGEST_AUDIT_DAYS", get("DIGEST_AUDIT_DAYS", "365"), 1)
+        ),
         bounce_policy=_bounce_policy(get("DIGEST_BOUNCE_POLICY") or ""),
         hard_bounce_limit=_int("DIGEST_HARD_BOUNCE_LIMIT", get("DIGEST_HARD_BOUNCE_LIMIT", "1")),
         repeat_bounce_limit=_int(

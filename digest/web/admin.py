@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from digest.services.console import admins, bounce_health, reporting
+from digest.services.console import admins, bounce_health, overview, reporting
 from digest.services.database import unit_of_work
 from digest.services.readers.choices import Fields, first
 from digest.services.sending.controls import set_sending_paused
@@ -71,9 +71,10 @@ async def sign_out(request: Request) -> Response:
 
 
 def _dashboard(request: Request, caller: Caller, status_code: int = 200) -> HTMLResponse:
-    """Delivery health at a glance: outcomes per day, bounces per reason, an alert
-    when receivers blamed our sending, the queue, the next slots, the latest errors
-    and the pause switch."""
+    """Is everything fine? Alerts (or a new installation's next steps), readers and
+    their growth, today against the last 7 days, bounce and complaint rates against
+    the providers' limits, outcomes per day, bounces per reason, the queue, the next
+    slots, feed health, the latest errors and the pause switch."""
     url = database(request)
     now = datetime.now(UTC)
     with unit_of_work(url) as session:
@@ -85,6 +86,9 @@ def _dashboard(request: Request, caller: Caller, status_code: int = 200) -> HTML
         queue = reporting.queued_now(session)
         slots = reporting.next_slots(session, now)
         errors = reporting.latest_errors(session)
+        view = overview.overview(
+            session, now, outcomes, sending_paused=bool(figures.get("sending_paused"))
+        )
     return page(
         request,
         "admin_home.html",
@@ -97,6 +101,12 @@ def _dashboard(request: Request, caller: Caller, status_code: int = 200) -> HTML
         queue=queue,
         slots=slots,
         errors=errors,
+        view=view,
+        limits={
+            "complaint_target": overview.COMPLAINT_TARGET,
+            "complaint_limit": overview.COMPLAINT_LIMIT,
+            "bounce_limit": overview.BOUNCE_LIMIT,
+        },
         **figures,
     )
 

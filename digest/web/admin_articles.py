@@ -1,6 +1,8 @@
-"""``/admin/articles``: the recent articles with what editors decided about them,
-and the forms that pin one to the top of its topics until a moment or hold one out
-of every digest. Editors may use them as well as operators.
+"""``/admin/articles``: the recent articles, one compact row each, with what editors
+decided about them, narrowed by filters in the address that combine (topic, source,
+pinned, held, the days published, the title); and the forms that pin one to the top
+of its topics until a moment or hold one out of every digest. Editors may use them
+as well as operators. A filter value that is not one is named and left out.
 
 The forms post to the list's own address with its filters, so a refused change
 shows the same list again with the reason, and a done one comes back to it.
@@ -8,8 +10,7 @@ shows the same list again with the reason, and a done one comes back to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -18,8 +19,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from digest.services import console, editorial
-from digest.services.console import lookup
 from digest.services.database import unit_of_work
+from digest.services.editorial.articles import NO_FEED
+from digest.services.editorial.listing import ArticleFilter, browse_articles
 from digest.services.readers.choices import Fields, first
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import form_fields
@@ -28,41 +30,74 @@ from digest.web.pages import database, page
 
 router = APIRouter(include_in_schema=False)
 
-STATES = ("pinned", "held")
 EDITS = {
     "unpin": editorial.unpin_article,
     "hold": editorial.hold_article,
     "release": editorial.release_article,
 }
 MINUTE = "%Y-%m-%dT%H:%M"  # what a datetime-local input sends and shows
+YES = ("1", "on", "yes", "true")
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What the list shows: a topic, pinned or held only, a fragment of the title,
-    and the id the page starts before."""
+def query_of(shown: ArticleFilter, before: int | None = None) -> str:
+    """The list's address for ``shown``, from id ``before`` on."""
+    feed = "none" if shown.feed == NO_FEED else shown.feed
+    values = {
+        "topic": shown.topic,
+        "feed": feed,
+        "pinned": "1" if shown.pinned else "",
+        "held": "1" if shown.held else "",
+        "from": shown.published_from,
+        "to": shown.published_to,
+        "q": shown.q,
+        "before": before,
+    }
+    return urlencode({k: v for k, v in values.items() if v is not None and v != ""})
 
-    topic: str = ""
-    state: str = ""
-    q: str = ""
-    before: int | None = None
 
-    def query(self) -> str:
-        values = {"topic": self.topic, "state": self.state, "q": self.q, "before": self.before}
-        return urlencode({k: v for k, v in values.items() if v})
+def _day(params: dict[str, str], name: str, problems: list[str]) -> date | None:
+    raw = params.get(name, "").strip()[:32]
+    if not raw:
+        return None
+    try:
+        if len(raw) != 10:  # fromisoformat takes 20260608 too: ask for the form's shape
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"{name}: {raw!r} is not a day such as 2026-06-08; it is left out")
+        return None
 
 
-def _filters(request: Request) -> Filters:
-    params = request.query_params
-    state = params.get("state", "")
+def _feed(raw: str, problems: list[str]) -> int | None:
+    raw = raw.strip()[:32]
+    if raw == "none":
+        return NO_FEED
+    if raw.isdecimal() and 0 < int(raw) <= console.MAX_ID:
+        return int(raw)
+    if raw:
+        problems.append(f"feed: {raw!r} is not a feed; choose one from the list")
+    return None
+
+
+def filters_of(request: Request) -> tuple[ArticleFilter, list[str]]:
+    """The filters in the address, and a message for each value that is not one
+    (that filter is left out; the others apply)."""
+    params = dict(request.query_params)
+    problems: list[str] = []
+    state = params.get("state", "")  # the older single choice, pinned or held
     raw = params.get("before", "")
     before = int(raw) if raw.isdecimal() and len(raw) < 19 else 0
-    return Filters(
+    shown = ArticleFilter(
         topic=params.get("topic", "")[:64],
-        state=state if state in STATES else "",
+        feed=_feed(params.get("feed", ""), problems),
+        pinned=params.get("pinned", "").lower() in YES or state == "pinned",
+        held=params.get("held", "").lower() in YES or state == "held",
+        published_from=_day(params, "from", problems),
+        published_to=_day(params, "to", problems),
         q=params.get("q", "")[:200],
         before=before if 0 < before <= console.MAX_ID else None,
     )
+    return shown, problems
 
 
 def _list(
@@ -76,31 +111,26 @@ def _list(
     failed: tuple[int, str] | None = None,
 ) -> Response:
     """The list; after a refused pin, ``failed`` is the article and the time given."""
-    shown = _filters(request)
-    try:
-        listing = editorial.list_articles(
-            session,
-            topic=shown.topic,
-            fragment=shown.q,
-            pinned_after=now if shown.state == "pinned" else None,
-            held=shown.state == "held",
-            before=shown.before,
-        )
-    except console.ManagementError as exc:
-        listing, error, status = console.Page([], None), str(exc), 422
+    shown, problems = filters_of(request)
+    found = browse_articles(session, shown, now=now, zone=caller.timezone)
+    problems += found.problems
+    if problems and error is None:
+        error, status = "; ".join(problems), 422
     tomorrow = (now + timedelta(days=1, hours=1)).replace(minute=0, second=0, microsecond=0)
     return page(
         request,
         "admin_articles.html",
         status_code=status,
         caller=caller,
-        rows=listing.items,
-        next_before=listing.next,
+        rows=found.page.items,
         shown=shown,
-        query=shown.query(),
-        older=Filters(shown.topic, shown.state, shown.q, listing.next).query(),
-        topics=lookup.topic_slugs(session),
-        states=STATES,
+        query=query_of(shown, shown.before),
+        older=query_of(shown, found.page.next) if found.page.next else None,
+        newest=query_of(shown),
+        topics=found.topics,
+        sources=found.sources,
+        no_feed=NO_FEED,
+        invalid={p.split(":", 1)[0] for p in problems},
         now=now,
         earliest=now.strftime(MINUTE),
         suggested=tomorrow.strftime(MINUTE),
@@ -111,7 +141,8 @@ def _list(
 
 @router.get("/admin/articles")
 def articles(request: Request) -> Response:
-    """Recent articles, newest first, by topic, pinned or held, or by title."""
+    """Recent articles, newest first, narrowed by topic, source, pinned, held, the
+    days they were published and a fragment of their title."""
     with unit_of_work(database(request)) as session:
         caller = signed_in(request, session)
         if caller is None:
@@ -156,7 +187,8 @@ def _edit(request: Request, article_id: int, fields: Fields) -> Response:
         except console.NotFound as exc:
             session.rollback()
             return _list(request, session, caller, now, error=str(exc), status=404)
-    query = _filters(request).query()
+    shown = filters_of(request)[0]
+    query = query_of(shown, shown.before)
     return RedirectResponse(
         f"/admin/articles{'?' + query if query else ''}#article-{article_id}", status_code=303
     )

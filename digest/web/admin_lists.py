@@ -150,12 +150,15 @@ def _feeds(
     status: int,
     notice: str | None = None,
 ) -> Response:
+    now = datetime.now(UTC)
     return page(
         request,
         "admin_feeds.html",
         status_code=status,
         caller=caller,
-        feeds=console.list_feeds(session),
+        feeds=console.feed_health(session, now),
+        now=now,
+        poll_minutes=round(console.POLL_INTERVAL.total_seconds() / 60),
         topic_slugs=[t.slug for t in console.list_topics(session)],
         error=error,
         notice=notice,
@@ -164,7 +167,8 @@ def _feeds(
 
 @router.get("/admin/feeds")
 def feeds(request: Request) -> Response:
-    """Feeds with their last fetch, last error and article count."""
+    """Feeds with their health: state, last and next fetch, items per day, failures
+    in a row and the last error."""
     return _show(request, _feeds)
 
 
@@ -189,6 +193,27 @@ async def delete_feed(request: Request, feed_id: int) -> Response:
     def do(session: Session, caller: Caller) -> str:
         console.delete_feed(session, feed_id)
         return "/admin/feeds"
+
+    return await run_in_threadpool(_act, request, fields, _feeds, do)
+
+
+@router.post("/admin/feeds/{feed_id}/pause")
+async def pause_feed(request: Request, feed_id: int) -> Response:
+    return await _pause(request, feed_id, paused=True)
+
+
+@router.post("/admin/feeds/{feed_id}/resume")
+async def resume_feed(request: Request, feed_id: int) -> Response:
+    return await _pause(request, feed_id, paused=False)
+
+
+async def _pause(request: Request, feed_id: int, *, paused: bool) -> Response:
+    """Pause a feed (polling passes it by) or resume it, then show it on the list."""
+    fields = await form_fields(request)
+
+    def do(session: Session, caller: Caller) -> str:
+        console.set_feed_paused(session, feed_id, paused, datetime.now(UTC))
+        return f"/admin/feeds#feed-{feed_id}"
 
     return await run_in_threadpool(_act, request, fields, _feeds, do)
 

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from digest.domain.bounce_policy import SENDER_SIDE
+from digest.domain.languages import LANGUAGES
 from digest.domain.text import text_problem
 from digest.embedded import sender_for
 from digest.services import console
-from digest.services.console import bounce_health, lookup
+from digest.services.console import bounce_health, bulk, lookup, roster
 from digest.services.database import unit_of_work
 from digest.services.readers import preferences
 from digest.services.readers.choices import Fields, FormErrors, choices_from_form, choices_of, first
@@ -31,39 +32,56 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/subscribers")
-def subscribers(
-    request: Request, q: str = "", status: str = "", topic: str = "", after: int = 0
-) -> Response:
-    """Find subscribers by a fragment of their address, by status and by topic."""
+def subscribers(request: Request) -> Response:
+    """Subscribers matching filters that combine, in the order asked, with the total,
+    each with topics, language, last digest and bounces; and the bulk actions."""
+    params = request.query_params
     url = database(request)
+    now = datetime.now(UTC)
     with unit_of_work(url) as session:
         caller = personal_data(request, session)
         if isinstance(caller, Response):
             return caller
         error, status_code = None, 200
+        where = roster.RosterFilter()
+        sort = params.get("sort", "newest")
+        raw_page = params.get("page", "1")
+        number = int(raw_page) if raw_page.isdecimal() and len(raw_page) < 9 else 1
         try:
-            found = console.list_subscribers(
-                session,
-                fragment=q[:320],
-                status=status,
-                topic=topic[:64],
-                after=min(max(0, after), console.MAX_ID),
+            where = roster.RosterFilter.checked(
+                fragment=params.get("q", "")[:320],
+                status=params.get("status", ""),
+                topic=params.get("topic", ""),
+                language=params.get("language", ""),
+                paused=params.get("paused", ""),
             )
+            found = roster.list_roster(session, where, now, sort=sort, page=number)
         except console.ManagementError as exc:
-            found, error, status_code = console.Page([], None), str(exc), 422
+            found, error, status_code = roster.Roster([], 0, 1, 1), str(exc), 422
         topics = lookup.topic_slugs(session)
+        jobs = bulk.latest_jobs(session, limit=5)
+    kept = {k: v for k, v in where.as_dict().items()}
+    if "fragment" in kept:
+        kept["q"] = kept.pop("fragment")
+    if sort != "newest" and sort in roster.SORTS:
+        kept["sort"] = sort
     return page(
         request,
         "admin_subscribers.html",
         status_code=status_code,
         caller=caller,
-        rows=found.items,
-        next_after=found.next,
-        q=q,
-        status=status,
-        topic=topic,
+        roster=found,
+        where=where,
+        sort=sort,
+        sorts=roster.SORTS,
+        kept=kept,
         statuses=lookup.STATUSES,
         topics=topics,
+        languages=LANGUAGES,
+        jobs=jobs,
+        describe=bulk.describe,
+        actions=bulk.ACTIONS,
+        now=now,
         error=error,
     )
 

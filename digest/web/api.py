@@ -20,11 +20,10 @@ from digest.services import editorial
 from digest.services.console import bounce_health, reporting
 from digest.services.database import unit_of_work
 from digest.services.sending.controls import set_sending_paused
+from digest.web import api_feeds
 from digest.web.api_replies import (
     ArticleOut,
     DeliveryOut,
-    FeedOut,
-    FeedReportOut,
     Page,
     PushReportOut,
     RetryOutcomeOut,
@@ -42,7 +41,6 @@ from digest.web.api_schemas import (
     ArticlesIn,
     DeliveryStatus,
     EditorialIn,
-    FeedIn,
     Limit,
     RetryIn,
     Sending,
@@ -55,7 +53,15 @@ from digest.web.api_schemas import (
     TopicIn,
     subscriber_changes,
 )
-from digest.web.api_support import ApiRoute, Editor, Operator, PersonalData, Reader, refusals
+from digest.web.api_support import (
+    ApiRoute,
+    Editor,
+    Operator,
+    PersonalData,
+    Reader,
+    changing,
+    refusals,
+)
 from digest.web.pages import database, settings_of
 
 router = APIRouter(prefix="/api", tags=["api"], route_class=ApiRoute)
@@ -111,7 +117,7 @@ def list_subscribers(
 )
 def create_subscriber(request: Request, _: Operator, body: SubscriberIn) -> SubscriberDetail:
     """Add a subscriber. A taken or suppressed address is a conflict (409)."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         sub = manage.create_subscriber(session, subscriber_changes(body), _now())
         return _details(session, sub.id)
 
@@ -135,7 +141,7 @@ def update_subscriber(
     request: Request, _: Operator, subscriber_id: PathId, body: SubscriberChangesIn
 ) -> SubscriberDetail:
     """Change the fields given; the rest stay. Changes apply from the next slot."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         manage.update_subscriber(session, subscriber_id, subscriber_changes(body), _now())
         return _details(session, subscriber_id)
 
@@ -144,7 +150,7 @@ def update_subscriber(
 def delete_subscriber(request: Request, _: Operator, subscriber_id: PathId) -> Response:
     """Delete the subscriber and all their data; a hash of the address stays on the
     suppression list so that no import adds them back unnoticed."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         manage.delete_subscriber(session, subscriber_id, _now())
     return Response(status_code=204)
 
@@ -159,7 +165,7 @@ def suppress_subscriber(
 ) -> SuppressionOut:
     """Suppress the address (reason ``operator``) and unsubscribe them: nothing more
     is sent, including digests already queued."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         entry = manage.suppress_subscriber(session, subscriber_id, body.detail, _now())
         return SuppressionOut.model_validate(entry, from_attributes=True)
 
@@ -177,7 +183,7 @@ def list_topics(request: Request, _: Reader) -> object:
 @router.post("/topics", status_code=201, response_model=TopicOut, responses=refusals(403, 409))
 def create_topic(request: Request, _: Operator, body: TopicIn) -> object:
     """Add a topic; its keyword rules apply to articles taken in from now on."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         return manage.create_topic(session, body.slug, body.name, body.keywords)
 
 
@@ -189,43 +195,13 @@ def update_topic(
     body: TopicChangesIn,
 ) -> object:
     """Rename a topic or replace its keyword rules (fields left out stay)."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         return manage.update_topic(session, slug, name=body.name, keywords=body.keywords)
 
 
-# -- feeds --------------------------------------------------------------------------
+# -- feeds: in digest/web/api_feeds.py ------------------------------------------------
 
-
-@router.get("/feeds", response_model=list[FeedOut], responses=refusals())
-def list_feeds(request: Request, _: Reader) -> object:
-    """Every feed, with how its last fetch went and how many articles it gave."""
-    with unit_of_work(database(request)) as session:
-        return manage.list_feeds(session)
-
-
-@router.post("/feeds", status_code=201, response_model=FeedOut, responses=refusals(403, 409))
-def create_feed(request: Request, _: Operator, body: FeedIn) -> object:
-    """Add an RSS or Atom feed for topics. A URL on a loopback or private address is
-    refused unless the server allows private feeds (DIGEST_ALLOW_PRIVATE_FEEDS)."""
-    allow = settings_of(request).allow_private_feeds
-    with unit_of_work(database(request)) as session:
-        return manage.create_feed(session, body.url, body.topics, allow_private=allow)
-
-
-@router.delete("/feeds/{feed_id}", status_code=204, responses=refusals(403, 404))
-def delete_feed(request: Request, _: Operator, feed_id: PathId) -> Response:
-    """Delete a feed; its articles stay."""
-    with unit_of_work(database(request)) as session:
-        manage.delete_feed(session, feed_id)
-    return Response(status_code=204)
-
-
-@router.post("/feeds/{feed_id}/fetch", response_model=FeedReportOut, responses=refusals(403, 404))
-def fetch_feed(request: Request, _: Operator, feed_id: PathId) -> object:
-    """Fetch the feed now and store its new articles; a failed fetch is reported
-    (and recorded on the feed), not an error of this request."""
-    url, settings = database(request), settings_of(request)
-    return asdict(manage.fetch_feed_now(url, feed_id, settings, _now()))
+router.include_router(api_feeds.router)
 
 
 # -- articles -----------------------------------------------------------------------
@@ -266,7 +242,7 @@ def edit_article(request: Request, caller: Editor, article_id: PathId, body: Edi
     out of every digest, or release it. Fields left out stay; asking for the state
     it already has changes nothing. Editors may do this as well as operators."""
     pin = body.pinned_until if "pinned_until" in body.model_fields_set else editorial.KEEP
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         return editorial.set_editorial(
             session, article_id, pinned_until=pin, held=body.held, by=caller.who, now=_now()
         )
@@ -280,7 +256,7 @@ def push_articles(request: Request, _: Operator, body: ArticlesIn) -> object:
     for record in records:
         if "published_at" in record:
             record["published_at"] = record["published_at"].isoformat()
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         report = editorial.push_articles(session, records, _now())
     return asdict(report)
 
@@ -305,7 +281,7 @@ def list_suppressions(
 )
 def add_suppression(request: Request, _: Operator, body: SuppressionIn) -> object:
     """Never mail this address; a subscriber with it is unsubscribed."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         return manage.add_suppression(
             session, str(body.email), _now(), reason=body.reason, detail=body.detail
         )
@@ -314,7 +290,7 @@ def add_suppression(request: Request, _: Operator, body: SuppressionIn) -> objec
 @router.delete("/suppressions/{suppression_id}", status_code=204, responses=refusals(403, 404))
 def remove_suppression(request: Request, _: Operator, suppression_id: PathId) -> Response:
     """Take an address off the list: it may be added and mailed again."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         manage.remove_suppression(session, suppression_id)
     return Response(status_code=204)
 
@@ -391,6 +367,6 @@ def stats(request: Request, caller: Reader) -> Stats:
 @router.put("/sending", response_model=Sending, responses=refusals(403))
 def sending(request: Request, caller: Operator, body: Sending) -> Sending:
     """Pause or resume all sending."""
-    with unit_of_work(database(request)) as session:
+    with changing(request) as session:
         set_sending_paused(session, body.paused, caller.who, _now())
     return body

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from digest.domain.bounce_policy import REASONS, SENDER_SIDE
 
@@ -175,16 +175,43 @@ class TopicOut(BaseModel):
 
 
 class FeedOut(BaseModel):
+    """A feed and its health."""
+
     id: int
     url: str
     title: str | None
     topics: list[str]
+    paused: bool = Field(description="Paused by an operator: polling passes it by.")
+    paused_changed_at: datetime | None = Field(description="When it was last paused or resumed.")
+    state: Literal["ok", "failing", "silent", "paused"] = Field(
+        description="failing: 3 or more failed fetches in a row; silent: no new item for "
+        "more than 3 times its usual interval between items over the last 30 days (at "
+        "least 2 days; 30 days when it has no usual interval yet)."
+    )
     last_fetched_at: datetime | None
     last_status: int | None = Field(description="The HTTP status of the last fetch.")
     last_error: str | None
-    error_count: int = Field(description="Failed fetches since the last good one.")
+    failures_in_row: int = Field(description="Failed fetches since the last good one.")
+    items_per_day: float = Field(
+        description="Its articles published in the last 7 days, divided by 7."
+    )
+    last_item_at: datetime | None = Field(description="When its newest article was published.")
+    next_fetch_at: datetime | None = Field(
+        description="When beat's poll of every feed reaches it at the latest: its last "
+        "fetch (or its creation) plus the poll interval. Null while paused; in the past "
+        "when beat is late."
+    )
     articles: int
     created_at: datetime
+
+    # Marked deprecated in the document only: pydantic's own flag warns at every answer.
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The same as failures_in_row, for older clients.",
+        json_schema_extra={"deprecated": True},
+    )
+    @property
+    def error_count(self) -> int:
+        return self.failures_in_row
 
 
 class FeedReportOut(BaseModel):

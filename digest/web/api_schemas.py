@@ -207,6 +207,15 @@ class FeedIn(BaseModel):
     topics: list[Slug] = Field(min_length=1, max_length=50)
 
 
+class FeedChangesIn(BaseModel):
+    model_config = example(paused=True)
+
+    paused: bool = Field(
+        description="true: polling passes the feed by (fetching it on request still "
+        "works); false: it is polled again from beat's next round."
+    )
+
+
 # -- suppressions ---------------------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ FastAPI gives for a bad field: 422 with ``detail: [{"loc", "msg", "type"}]``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response, Security
@@ -16,10 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from digest.services.console import Conflict, ManagementError, NotFound
 from digest.services.console.admins import ROLES
+from digest.services.console.audit import act_as
 from digest.services.database import unit_of_work
 from digest.web.api_replies import Problem
 from digest.web.auth import Caller, api_caller, require_change
@@ -42,9 +45,10 @@ def reader(
         return api_caller(request, session)
 
 
-def operator(caller: Annotated[Caller, Depends(reader)]) -> Caller:
+def operator(request: Request, caller: Annotated[Caller, Depends(reader)]) -> Caller:
     """A caller whose role may change data (403 for editors)."""
     require_change(caller)
+    request.state.changer = caller
     return caller
 
 
@@ -56,12 +60,23 @@ def personal_data(caller: Annotated[Caller, Depends(reader)]) -> Caller:
     return caller
 
 
-def editor(caller: Annotated[Caller, Depends(reader)]) -> Caller:
+def editor(request: Request, caller: Annotated[Caller, Depends(reader)]) -> Caller:
     """A caller whose role may pin and hold articles: editors and operators alike,
     since editorial control is the editors' job (403 for any other role)."""
     if caller.role not in ROLES:
         raise HTTPException(403, f"the {caller.role} role cannot pin or hold articles")
+    request.state.changer = caller
     return caller
+
+
+@contextmanager
+def changing(request: Request) -> Iterator[Session]:
+    """A unit of work whose changes the audit log records as the caller's, who was
+    settled by the route's ``Operator`` or ``Editor`` dependency."""
+    caller: Caller = request.state.changer
+    with unit_of_work(database(request)) as session:
+        act_as(session, caller.who, "api")
+        yield session
 
 
 Reader = Annotated[Caller, Depends(reader)]

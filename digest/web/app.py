@@ -16,12 +16,15 @@ from digest.services.database import ping
 from digest.web.admin import router as admin_router
 from digest.web.admin_accounts import router as admin_accounts_router
 from digest.web.admin_articles import router as admin_articles_router
+from digest.web.admin_audit import router as admin_audit_router
+from digest.web.admin_bulk import router as admin_bulk_router
 from digest.web.admin_data import router as admin_data_router
 from digest.web.admin_lists import router as admin_lists_router
 from digest.web.admin_me import router as admin_me_router
 from digest.web.admin_preview import router as admin_preview_router
 from digest.web.admin_subscribers import router as admin_subscribers_router
 from digest.web.api import router as api_router
+from digest.web.api_audit import router as api_audit_router
 from digest.web.headers import DefaultHeaders
 from digest.web.limits import BodyLimit
 from digest.web.metrics import router as metrics_router
@@ -56,10 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_me_router)
     app.include_router(admin_data_router)
     app.include_router(admin_lists_router)
+    # Before /admin/subscribers/{subscriber_id}, which would take "bulk" for an id.
+    app.include_router(admin_bulk_router)
     app.include_router(admin_subscribers_router)
     app.include_router(admin_articles_router)
+    app.include_router(admin_audit_router)
     app.include_router(admin_preview_router)
     app.include_router(api_router)
+    app.include_router(api_audit_router)
     # The pages' own CSS and scripts and the chart library: no third-party host.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(metrics_router)

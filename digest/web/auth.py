@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from digest.config import secret_key
 from digest.services.console.admins import (
     admin_with_stamp,
-    api_key_role,
+    api_key_holder,
     end_sessions,
     may_change,
     session_stamp,
@@ -35,7 +35,7 @@ SESSION_AGE = timedelta(hours=12)
 class Caller:
     """An authenticated admin or API client."""
 
-    who: str  # the admin's address, or "api key"
+    who: str  # the admin's address, or "api key NAME"
     role: str
     # The zone the console shows this admin times in (web/times.py).
     timezone: str = "UTC"
@@ -108,9 +108,10 @@ def api_caller(request: Request, session: Session) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() == "bearer" and key.strip():
-        role = api_key_role(session, key.strip(), datetime.now(UTC))
-        if role is not None:
-            return Caller("api key", role)
+        holder = api_key_holder(session, key.strip(), datetime.now(UTC))
+        if holder is not None:
+            name, role = holder
+            return Caller(f"api key {name}", role)
         raise HTTPException(401, "this API key is not valid", {"WWW-Authenticate": "Bearer"})
     caller = signed_in(request, session)
     if caller is None:

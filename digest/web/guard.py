@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from digest.services.console.admins import ROLES
+from digest.services.console.audit import act_as
 from digest.services.readers.choices import Fields
 from digest.web.auth import Caller, signed_in
 from digest.web.forms import csrf_ok
@@ -51,6 +52,7 @@ def operator(request: Request, session: Session, fields: Fields) -> Caller | Res
         return page(request, "form_expired.html", status_code=403)
     if not caller.may_change:
         return page(request, "forbidden.html", status_code=403, role=caller.role)
+    act_as(session, caller.who, "console")
     return caller
 
 
@@ -64,4 +66,5 @@ def editor(request: Request, session: Session, fields: Fields) -> Caller | Respo
         return page(request, "form_expired.html", status_code=403)
     if caller.role not in ROLES:
         return page(request, "forbidden.html", status_code=403, role=caller.role)
+    act_as(session, caller.who, "console")
     return caller

@@ -31,6 +31,7 @@ SECTIONS = {
     "/admin/preview": ("Content", "Preview"),
     "/admin/deliveries": ("Sending", "Deliveries"),
     "/admin/accounts": ("Sending", "Accounts"),
+    "/admin/audit": ("Sending", "Audit log"),
     "/admin/me": ("You", "Your settings"),
 }
 

@@ -18,6 +18,7 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
 from digest.mail.sender import SMTPSender
 from digest.services import console
+from digest.services.console.audit import act_as
 from digest.services.console.importing import run_job, start_job
 from digest.services.sending import pipeline
 from tests.conftest import stop
@@ -49,6 +50,9 @@ def seed(world, db_url: str, smtp_url: str, tmp_path: Path) -> dict[str, int]:  
             s, "https://feeds.example.org/rss/tech.xml", ["tech"], allow_private=True
         )
         console.add_suppression(s, "blocked@example.org", SLOT, detail="asked by phone")
+    with unit_of_work(db_url) as s:  # a change the audit log shows
+        act_as(s, "ops@example.org", "console")
+        console.update_topic(s, "tech", name="Technology and science", keywords="python, rust")
         job = start_job(s, "readers.csv", 60, confirmed=True, by="ops@example.org", now=SLOT)
         job_id = job.id
         ana = s.scalars(select(Subscriber.id).where(Subscriber.email == "ana@example.org")).one()
@@ -82,6 +86,7 @@ def pages_of(ids: dict[str, int]) -> dict[str, str]:
         "deliveries": "/admin/deliveries",
         "accounts": "/admin/accounts",
         "settings": "/admin/me",
+        "audit": "/admin/audit",
     }
 
 

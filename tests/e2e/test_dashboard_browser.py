@@ -116,8 +116,18 @@ def test_the_dashboard_chart_draws_the_seeded_outcomes_under_the_csp(  # type: i
             seeded_total = sum(d[kind] for d in seeded.days for kind in reporting.OUTCOMES)
             assert sum(sum(d["data"]) for d in datasets) == seeded_total == 15
 
+            # The rates chart draws Gmail's complaint limit as a line across every day.
+            limit = page.evaluate(
+                """() => Chart.getChart(document.getElementById('rates-chart')).data.datasets
+                    .filter(d => d.label.startsWith("Gmail's complaint limit"))
+                    .map(d => [d.label, d.data])"""
+            )
+            assert limit == [["Gmail's complaint limit (0.3 %)", [0.3] * 30]]
+            growth = "document.getElementById('growth-chart')"
+            assert page.evaluate(f"() => Chart.getChart({growth}).data.labels.length") == 30
+
             # The numbers are also a table, for readers without scripts.
-            page.get_by_text("The numbers per day").click()
+            page.locator("#outcomes-table > summary").click()
             assert page.locator("#outcomes-table tbody tr").count() == 30
             assert page.evaluate("window.__violations") == []
             assert problems == []

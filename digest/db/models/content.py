@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from digest.db.models.base import Base, UTCDateTime, utcnow
@@ -32,7 +32,10 @@ class Feed(Base):
     last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
-    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)  # failed fetches in a row
+    # An operator paused it: polling passes it by; "fetch now" still fetches it.
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    paused_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # paused or resumed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     topics: Mapped[list[Topic]] = relationship(secondary="feed_topics", lazy="selectin")

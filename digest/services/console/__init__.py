@@ -11,7 +11,7 @@ Those that fetch a feed or send mail take the database URL instead: like the
 pipeline, they commit before they talk to the network.
 
 Writes: ``subscribers``, ``subscriptions``, ``consents`` and ``suppressions`` (through
-:mod:`digest.services.readers`), ``topics``, ``feeds``, ``feed_topics``,
+:mod:`digest.services.readers`), ``topics``, ``feeds`` (paused or not), ``feed_topics``,
 ``deliveries`` (reopened for a retry) and what the retry's send records,
 ``import_jobs``, ``import_problems``, ``admin_users``, ``api_keys``, ``rate_events``
 (sign-in limits).
@@ -37,11 +37,15 @@ from digest.services.console.deliveries import (
     retry_failed,
 )
 from digest.services.console.feeds import (
-    FeedRow,
+    HEALTH_STATES,
+    POLL_INTERVAL,
+    FeedHealth,
     create_feed,
     delete_feed,
+    feed_health,
+    feed_state,
     fetch_feed_now,
-    list_feeds,
+    set_feed_paused,
 )
 from digest.services.console.subscribers import (
     SubscriberChanges,
@@ -63,14 +67,16 @@ from digest.services.console.suppressions import (
 from digest.services.console.topics import TopicRow, create_topic, list_topics, update_topic
 
 __all__ = [
+    "HEALTH_STATES",
     "MAX_ID",
     "MAX_PAGE",
     "PAGE_SIZE",
+    "POLL_INTERVAL",
     "SUPPRESSION_REASONS",
     "AttemptRow",
     "Conflict",
     "DeliveryRow",
-    "FeedRow",
+    "FeedHealth",
     "ManagementError",
     "NotFound",
     "Page",
@@ -85,10 +91,11 @@ __all__ = [
     "create_topic",
     "delete_feed",
     "delete_subscriber",
+    "feed_health",
+    "feed_state",
     "fetch_feed_now",
     "get_subscriber",
     "list_deliveries",
-    "list_feeds",
     "list_subscribers",
     "list_suppressions",
     "list_topics",
@@ -96,6 +103,7 @@ __all__ = [
     "retry_deliveries",
     "retry_delivery",
     "retry_failed",
+    "set_feed_paused",
     "subscriber_record",
     "suppress_subscriber",
     "update_subscriber",

@@ -281,10 +281,10 @@ def revoke_api_keys(session: Session, name: str, now: datetime) -> int:
     return len(live)
 
 
-def api_key_role(session: Session, key: str, now: datetime) -> str | None:
-    """The role of a valid, unrevoked key, else None."""
+def api_key_holder(session: Session, key: str, now: datetime) -> tuple[str, str] | None:
+    """The name and role of a valid, unrevoked key, else None."""
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == _key_hash(key)))
     if row is None or row.revoked_at is not None:
         return None
     row.last_used_at = now
-    return row.role
+    return row.name, row.role

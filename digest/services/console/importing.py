@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from digest.db.engine import unit_of_work
@@ -323,9 +323,11 @@ def problems_of(database_url: str, job_id: int, limit: int | None = None) -> Ite
         after = page[-1][0]
 
 
-def export_lines(database_url: str, batch_size: int = BATCH_SIZE) -> Iterator[str]:
-    """Every subscriber as CSV, header first, read in keyset pages of
-    ``batch_size`` so that memory stays flat; the import reads the file back."""
+def export_lines(
+    database_url: str, batch_size: int = BATCH_SIZE, ids: list[int] | None = None
+) -> Iterator[str]:
+    """Every subscriber (or those with ``ids``) as CSV, header first, read in keyset
+    pages of ``batch_size`` so that memory stays flat; the import reads it back."""
     yield from csv_lines([EXPORT_COLUMNS])
     after = 0
     while True:
@@ -344,6 +346,7 @@ def export_lines(database_url: str, batch_size: int = BATCH_SIZE) -> Iterator[st
                     Subscriber.confirmed_at,
                 )
                 .where(Subscriber.id > after)
+                .where(id_in(Subscriber.id, ids) if ids is not None else true())
                 .order_by(Subscriber.id)
                 .limit(batch_size)
             ).all()

@@ -91,7 +91,7 @@ def unrecorded_replies(settings: Settings) -> int | None:
         return None
 
 
-def _day(session: Session, column: Any) -> Any:
+def utc_day(session: Session, column: Any) -> Any:
     """``column``'s UTC calendar day as ``YYYY-MM-DD`` text, computed in the database.
     Timestamps are stored as naive UTC, so the day needs no time-zone conversion."""
     if session.get_bind().dialect.name == "postgresql":
@@ -140,7 +140,7 @@ def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict
             if day in table:
                 table[day][kind] += int(n or 0)
 
-    sent_day = _day(session, Delivery.sent_at)
+    sent_day = utc_day(session, Delivery.sent_at)
     add(
         "sent",
         session.execute(
@@ -149,7 +149,7 @@ def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict
             .group_by(sent_day)
         ),
     )
-    attempt_day = _day(session, DeliveryAttempt.attempted_at)
+    attempt_day = utc_day(session, DeliveryAttempt.attempted_at)
     add(
         "deferred",
         session.execute(
@@ -162,7 +162,7 @@ def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict
             .group_by(attempt_day)
         ),
     )
-    failed_day = _day(session, Delivery.updated_at)
+    failed_day = utc_day(session, Delivery.updated_at)
     bounces = func.sum(case((_is_hard_bounce(), 1), else_=0))
     failures = session.execute(
         select(failed_day, func.count(), bounces)
@@ -175,7 +175,7 @@ def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict
     ).all()
     add("failed", [(day, total - (bounced or 0)) for day, total, bounced in failures])
     add("bounced", [(day, bounced) for day, _, bounced in failures])
-    bounced_day = _day(session, Delivery.bounced_at)
+    bounced_day = utc_day(session, Delivery.bounced_at)
     add(
         "bounced",
         session.execute(
@@ -190,7 +190,7 @@ def daily_outcomes(session: Session, now: datetime, days: int = 30) -> list[dict
         ),
     )
     decided = func.coalesce(Digest.built_at, Digest.created_at)
-    skipped_day = _day(session, decided)
+    skipped_day = utc_day(session, decided)
     add(
         "skipped",
         session.execute(

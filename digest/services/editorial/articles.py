@@ -31,6 +31,7 @@ from digest.services.ingesting.push import FieldError, read_record
 from digest.services.ingesting.store import UpsertReport, store_items
 
 MAX_EDITOR = 320  # the longest admin address, the column's width
+NO_FEED: Final = 0  # as a feed filter: articles from no feed (pushed or imported)
 
 
 class Keep(Enum):
@@ -112,15 +113,28 @@ def list_articles(
     fragment: str = "",
     pinned_after: datetime | None = None,
     held: bool = False,
+    feed: int | None = None,
+    published_since: datetime | None = None,
+    published_until: datetime | None = None,
     before: int | None = None,
     limit: int = PAGE_SIZE,
 ) -> Page[ArticleRow]:
     """The most recently stored articles first, before id ``before``; only those of
     ``topic``, whose title contains ``fragment`` (any case), pinned past the moment
-    ``pinned_after`` (give now: the pins that still count), or ``held``, when asked."""
+    ``pinned_after`` (give now: the pins that still count), ``held``, from feed
+    ``feed`` (:data:`NO_FEED`: those pushed through the API or an import), or
+    published from ``published_since`` to before ``published_until``, when asked."""
     query = select(Article).order_by(Article.id.desc()).limit(limit_of(limit) + 1)
     if before is not None:
         query = query.where(Article.id < cursor_of("before", before))
+    if feed == NO_FEED:
+        query = query.where(Article.feed_id.is_(None))
+    elif feed is not None:
+        query = query.where(Article.feed_id == cursor_of("feed", feed))
+    if published_since is not None:
+        query = query.where(Article.published_at >= utc_of("from", published_since))
+    if published_until is not None:
+        query = query.where(Article.published_at < utc_of("to", published_until))
     fragment = one_line("fragment", fragment, 200) or ""
     if fragment:
         escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -2,14 +2,15 @@
 
 A feed is fetched outside any transaction (a slow server must not hold a database
 lock), then its outcome is stored in its own transaction, so one bad feed is recorded
-on that feed and never stops the rest.
+on that feed and never stops the rest. A feed an operator paused is polled no more,
+until resumed; only an explicit "fetch now" still fetches it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,11 +28,15 @@ from digest.services.readers.topics import TopicError, topics_by_slug
 
 log = logging.getLogger(__name__)
 
+# How often beat polls every feed (``digest.poll_feeds`` in workers/schedule.py):
+# the next fetch of a feed comes at the latest this long after its last one.
+POLL_INTERVAL = timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class FeedReport:
     url: str
-    status: str  # ok | not modified | error
+    status: str  # ok | not modified | error | paused (not fetched)
     added: int = 0
     updated: int = 0
     error: str | None = None  # why it failed, or what was wrong with a feed still read
@@ -43,6 +48,7 @@ class _Target:
     url: str
     etag: str | None
     last_modified: str | None
+    paused: bool
 
 
 def add_feed(session: Session, url: str, topic_slugs: list[str], *, allow_private: bool) -> Feed:
@@ -148,26 +154,36 @@ def record_poll_failure(database_url: str, feed_id: int, message: str, now: date
 
 
 def _targets(database_url: str, feed_ids: list[int] | None = None) -> list[_Target]:
-    query = select(Feed.id, Feed.url, Feed.etag, Feed.last_modified).order_by(Feed.id)
-    if feed_ids is not None:
+    query = select(Feed.id, Feed.url, Feed.etag, Feed.last_modified, Feed.paused)
+    if feed_ids is None:
+        query = query.where(Feed.paused.is_(False))
+    else:
         query = query.where(Feed.id.in_(feed_ids))
     with unit_of_work(database_url) as session:
-        return [_Target(*row) for row in session.execute(query)]
+        return [_Target(*row) for row in session.execute(query.order_by(Feed.id))]
 
 
 def feed_ids(database_url: str) -> list[int]:
-    """The id of every feed, in the order they were added."""
+    """The id of every feed to poll (paused ones left out), in the order they were added."""
     return [target.id for target in _targets(database_url)]
 
 
 def poll_feed(
-    database_url: str, feed_id: int, settings: Settings, now: datetime
+    database_url: str, feed_id: int, settings: Settings, now: datetime, *, even_paused: bool = False
 ) -> FeedReport | None:
-    """Fetch feed ``feed_id`` and store its new and changed articles; None if no such feed."""
+    """Fetch feed ``feed_id`` and store its new and changed articles; None if no such feed.
+
+    A paused feed is not fetched (its report says ``paused``: a poll queued before the
+    pause changes nothing), unless ``even_paused``, as an operator's "fetch now" asks.
+    """
     targets = _targets(database_url, [feed_id])
-    return _poll(database_url, targets[0], settings, now) if targets else None
+    if not targets:
+        return None
+    if targets[0].paused and not even_paused:
+        return FeedReport(targets[0].url, "paused")
+    return _poll(database_url, targets[0], settings, now)
 
 
 def poll_all_feeds(database_url: str, settings: Settings, now: datetime) -> list[FeedReport]:
-    """Poll every feed once; one report per feed, failures included."""
+    """Poll every feed not paused once; one report per feed, failures included."""
     return [_poll(database_url, t, settings, now) for t in _targets(database_url)]

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from digest.config import Settings, secret_key
+from digest.db import audit
 from digest.db.models import (
     Article,
     BounceEvent,
@@ -195,6 +196,15 @@ def erase(session: Session, sub: Subscriber, now: datetime) -> None:
     """Delete the subscriber and everything about them; only a hash of the address
     stays, on the suppression list, so that no import re-adds them silently."""
     email, sid = sub.email, sub.id
+    audit.note(
+        session,
+        "delete",
+        "subscriber",
+        sid,
+        f"subscriber #{sid} erased with their data",
+        before={"status": sub.status, "topics": sorted(s.topic.slug for s in sub.subscriptions)},
+    )
+    audit.erase_subscriber(session, sid)
     delivery_ids = select(Delivery.id).where(Delivery.subscriber_id == sid).scalar_subquery()
     # Explicit deletes, children first: the same on every database, whatever its
     # foreign-key enforcement.

@@ -65,7 +65,8 @@ def test_an_editor_pins_unpins_holds_and_releases_from_the_page(
     assert pinned.headers["location"] == f"/admin/articles#article-{story}"
     assert state(db_url, story) == (until, False, "ed@example.org")
     row = client.get("/admin/articles").text.split(f'id="article-{story}"')[1].split("</tr>")[0]
-    assert f'<strong>Pinned</strong> until <time datetime="{until:%Y-%m-%dT%H:%M:%S}Z"' in row
+    pinned_badge = '<span class="state-badge pinned">Pinned</span> until '
+    assert f'{pinned_badge}<time datetime="{until:%Y-%m-%dT%H:%M:%S}Z"' in row
     assert "by ed@example.org" in row and "Change pin" in row and "Unpin" in row
 
     # The forms keep the list's filters, and come back to them.
@@ -76,7 +77,7 @@ def test_an_editor_pins_unpins_holds_and_releases_from_the_page(
     assert f'id="article-{other}"' in only_held and f'id="article-{story}"' not in only_held
     only_pinned = client.get("/admin/articles?state=pinned").text
     assert f'id="article-{story}"' in only_pinned and f'id="article-{other}"' not in only_pinned
-    assert "<strong>Held</strong>" in only_held and "Release" in only_held
+    assert '<span class="state-badge held">Held</span>' in only_held and "Release" in only_held
 
     assert post(client, f"/admin/articles/{other}", {"action": "release"}).status_code == 303
     assert post(client, f"/admin/articles/{story}", {"action": "unpin"}).status_code == 303

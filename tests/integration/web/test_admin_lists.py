@@ -105,7 +105,7 @@ def test_a_feed_is_added_fetched_now_and_shows_its_articles_and_errors(
         fetched = post(client, f"/admin/feeds/{feed_id}/fetch")
         assert fetched.status_code == 200
         assert "1 new" in re.search(r'id="notice">([^<]+)<', fetched.text).group(1)
-        row = re.search(rf'<tr id="feed-{feed_id}">(.*?)</tr>', fetched.text, re.S).group(1)
+        row = re.search(rf'<tr id="feed-{feed_id}"[^>]*>(.*?)</tr>', fetched.text, re.S).group(1)
         assert "Wire" in row and "HTTP 200" in row and '<td class="n">1</td>' in row
         with unit_of_work(db_url) as s:
             assert s.scalars(select(Article.title)).all() == ["Rates rise again"]

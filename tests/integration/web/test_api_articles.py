@@ -49,12 +49,15 @@ def test_editor_and_operator_keys_pin_unpin_hold_and_release(
     assert pinned.status_code == 200, pinned.text
     body = pinned.json()
     assert (body["id"], body["pinned_until"], body["held"]) == (story, iso(until), False)
-    assert body["edited_by"] == "api key" and body["edited_at"] is not None
+    assert body["edited_by"] == "api key editor script" and body["edited_at"] is not None
     assert body["topics"] == ["tech"] and "pinned" not in body
 
     held = ops("PATCH", f"/api/articles/{other}", {"held": True})
     assert held.status_code == 200 and held.json()["held"] is True
-    assert stored(db_url) == [(until, False, "api key"), (None, True, "api key")]
+    assert stored(db_url) == [
+        (until, False, "api key editor script"),
+        (None, True, "api key operator script"),
+    ]
 
     def listed(**filters: object) -> list[int]:
         answer = editor("GET", "/api/articles", **filters)
@@ -75,7 +78,10 @@ def test_editor_and_operator_keys_pin_unpin_hold_and_release(
     assert (both.json()["pinned_until"], both.json()["held"]) == (None, True)
     released = editor("PATCH", f"/api/articles/{other}", {"held": False})
     assert released.json()["held"] is False
-    assert stored(db_url) == [(None, True, "api key"), (None, False, "api key")]
+    assert stored(db_url) == [
+        (None, True, "api key editor script"),
+        (None, False, "api key editor script"),
+    ]
 
 
 def test_a_time_without_an_offset_is_utc_and_one_with_an_offset_is_moved_to_utc(
