@@ -15,6 +15,7 @@ from digest.config import get_settings
 from digest.embedded import broker_url, sender_for
 from digest.services import ingesting
 from digest.services.bounces import intake as bounce_intake
+from digest.services.console import bulk
 from digest.services.console.audit import purge_audit
 from digest.services.database import unit_of_work
 from digest.services.metrics import broker_is_idle
@@ -148,6 +149,8 @@ def purge(now: str | None = None) -> dict[str, int]:
         report = signup.purge(session, settings, moment)
     with unit_of_work(settings.database_url) as session:
         audit_entries = purge_audit(session, moment - settings.audit_retention)
+        bulk.fail_stale(session, moment)
+    bulk.forget_exports(settings.data_dir, moment - bulk.EXPORT_AGE)
     return {
         "pending": report.pending,
         "requests": report.requests,

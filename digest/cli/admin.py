@@ -76,6 +76,7 @@ def admin_enable(email: str) -> None:
 def _set_disabled(email: str, disabled: bool) -> None:
     from digest.services.console.admins import AdminError, set_disabled
 
+    support.audited()
     try:
         with unit_of_work(support.database(support.settings())) as session:
             row = set_disabled(session, email, disabled)
@@ -99,7 +100,6 @@ class _KeyCommands(click.Group):
 @admin.group("api-key", cls=_KeyCommands)
 def api_key() -> None:
     """API keys for /api: NAME --role R creates one; list; revoke NAME."""
-    support.audited()
 
 
 @api_key.command("create")

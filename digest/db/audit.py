@@ -64,6 +64,8 @@ SKIPPED = {
     "admin": {"last_sign_in_at", "created_at"},
     "api key": {"last_used_at", "created_at"},
     "sending": {"updated_at", "updated_by"},
+    # The hash names the address; the address itself would outlive an erasure.
+    "suppression": {"email"},
 }
 SECRET = {"password_hash", "key_hash", "session_epoch"}
 PERSONAL = ("email", "name")  # a subscriber's, erased from the log with them
@@ -239,10 +241,10 @@ def _ident(obj: Any) -> object:
 
 
 def _label(obj: Any, target: str) -> str:
-    """How the summary names the row; never a subscriber's address (it is erased
-    from entries with them, and summaries are shown in lists)."""
-    for key in ("slug", "url", "email", "name", "key"):
-        if target == "subscriber":
+    """How the summary names the row; never an address (a reader's is erased from
+    entries with them, and summaries are shown in lists)."""
+    for key in ("slug", "url", "name", "key"):
+        if target in ("subscriber", "suppression"):
             break
         value = getattr(obj, key, None)
         if isinstance(value, str) and value:

@@ -56,14 +56,19 @@ def _review_or_start(request: Request, fields: Fields) -> Response:
                 paused=first(fields, "paused"),
             )
             every = first(fields, "scope") == "all"
-            selection = bulk.select_for(session, _ids(fields), where if every else None)
+            reviewed = first(fields, "upto")
+            upto = int(reviewed) if reviewed.isdecimal() and len(reviewed) < 12 else None
+            selection = bulk.select_for(session, _ids(fields), where if every else None, upto)
             bulk.check_params(session, action, params, now)
             count = bulk.count_of(session, selection, now)
         except console.ManagementError as exc:
             return page(
                 request, "admin_bulk_refused.html", status_code=422, caller=caller, error=str(exc)
             )
-        if first(fields, "confirm") != "yes":
+        # What was reviewed must be what runs: a count that moved since (readers left,
+        # or changed so that the filter no longer matches them) is shown again.
+        confirmed = first(fields, "confirm") == "yes" and first(fields, "count") == str(count)
+        if not confirmed:
             return page(
                 request,
                 "admin_bulk_confirm.html",
@@ -74,6 +79,8 @@ def _review_or_start(request: Request, fields: Fields) -> Response:
                 what=bulk.ACTIONS[action],
                 whom=selection.describe(),
                 params=params,
+                upto=selection.upto,
+                moved=first(fields, "confirm") == "yes",
             )
         job = bulk.start_bulk(session, action, params, selection, caller.who, now)
         job_id = job.id
@@ -114,8 +121,13 @@ def download(request: Request, job_id: int) -> Response:
         caller = personal_data(request, session)
         if isinstance(caller, Response):
             return caller
+        try:
+            job = bulk.job_of(session, job_id) if 0 < job_id <= console.MAX_ID else None
+        except console.NotFound:
+            job = None
+        ready = job is not None and job.action == "export" and job.status == "done"
     path = bulk.export_path(settings_of(request).data_dir, job_id)
-    if not 0 < job_id <= console.MAX_ID or not path.exists():
+    if not ready or not path.exists():
         return Response("no such export", status_code=404, media_type="text/plain")
     return FileResponse(
         path,

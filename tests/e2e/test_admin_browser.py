@@ -49,7 +49,7 @@ def test_an_operator_finds_a_subscriber_and_retries_a_failed_delivery(  # type: 
             shot(page, "admin-2-dashboard")
 
             page.get_by_role("link", name="Subscribers").click()
-            page.get_by_label("Address contains").fill("marta")
+            page.get_by_label("Address or name contains").fill("marta")
             page.get_by_role("button", name="Find").click()
             page.wait_for_load_state()
             shot(page, "admin-3-search")

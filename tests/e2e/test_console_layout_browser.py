@@ -18,6 +18,7 @@ from digest.db.engine import unit_of_work
 from digest.db.models import Subscriber
 from digest.mail.sender import SMTPSender
 from digest.services import console
+from digest.services.console import bulk
 from digest.services.console.audit import act_as
 from digest.services.console.importing import run_job, start_job
 from digest.services.sending import pipeline
@@ -68,7 +69,14 @@ def seed(world, db_url: str, smtp_url: str, tmp_path: Path) -> dict[str, int]:  
     )
     sender = SMTPSender.from_url(smtp_url)
     assert pipeline.run(db_url, settings, sender, lambda: SLOT).sent >= 1
-    return {"ana": ana, "job": job_id}
+    with unit_of_work(db_url) as s:  # a bulk action, done
+        chosen = bulk.select_for(s, [ana], None)
+        action = bulk.start_bulk(
+            s, "pause", {"until": "2026-06-20"}, chosen, "ops@example.org", SLOT
+        )
+        action_id = action.id
+    bulk.run_bulk(db_url, action_id, SLOT)
+    return {"ana": ana, "job": job_id, "bulk": action_id}
 
 
 def pages_of(ids: dict[str, int]) -> dict[str, str]:
@@ -87,6 +95,7 @@ def pages_of(ids: dict[str, int]) -> dict[str, str]:
         "accounts": "/admin/accounts",
         "settings": "/admin/me",
         "audit": "/admin/audit",
+        "bulk": f"/admin/bulk/{ids['bulk']}",
     }
 
 

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import sync_playwright
+from sqlalchemy import func, select
 
+from digest.db.engine import unit_of_work
+from digest.db.models import Feed, Subscriber
 from digest.services.console import reporting
 from tests.conftest import stop
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, shot, start_console
@@ -68,6 +71,15 @@ def console_problem(message) -> list[str]:  # type: ignore[no-untyped-def]
     return [f"console {message.type}: {message.text} ({message.location})"]
 
 
+def expected_tiles(db_url: str, today: dict[str, int]) -> dict[str, str]:
+    """What the tiles must show, counted straight from the tables."""
+    with unit_of_work(db_url) as s:
+        active = s.scalar(select(func.count()).where(Subscriber.status == "active"))
+        feeds = s.scalar(select(func.count()).select_from(Feed))
+    shown = {k: str(today[k]) for k in ("sent", "deferred", "failed", "bounced")}
+    return {"active": str(active), "feeds": str(feeds), **shown}
+
+
 def test_the_dashboard_chart_draws_the_seeded_outcomes_under_the_csp(  # type: ignore[no-untyped-def]
     world, db_url, smtp_server, tmp_path
 ) -> None:
@@ -115,6 +127,13 @@ def test_the_dashboard_chart_draws_the_seeded_outcomes_under_the_csp(  # type: i
             assert len({d["colour"] for d in datasets}) == 5
             seeded_total = sum(d[kind] for d in seeded.days for kind in reporting.OUTCOMES)
             assert sum(sum(d["data"]) for d in datasets) == seeded_total == 15
+
+            # The tiles say what the database holds.
+            tiles = {
+                name: page.locator(f"#tile-{name} .tile-n").inner_text()
+                for name in ("active", "sent", "deferred", "failed", "bounced", "feeds")
+            }
+            assert tiles == expected_tiles(db_url, seeded.days[-1])
 
             # The rates chart draws Gmail's complaint limit as a line across every day.
             limit = page.evaluate(

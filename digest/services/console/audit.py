@@ -127,7 +127,7 @@ def list_entries(
         query = query.where(AuditEntry.target_id == where.target_id)
     if where.since is not None:
         query = query.where(AuditEntry.at >= _start_of(where.since))
-    if where.until is not None:
+    if where.until is not None and where.until < date.max:
         query = query.where(AuditEntry.at < _start_of(where.until) + timedelta(days=1))
     rows = [_row(e) for e in session.scalars(query)]
     return page_of(rows, limit, lambda r: r.id)

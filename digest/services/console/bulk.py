@@ -17,18 +17,16 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from digest.db import audit
 from digest.db.engine import unit_of_work
-from digest.db.models import BulkJob, Subscriber, Subscription, Topic, id_in
+from digest.db.models import BulkJob, Subscriber, Topic
 from digest.services.console.base import ManagementError, NotFound, get_row
+from digest.services.console.bulk_apply import apply_action
 from digest.services.console.importing import export_lines
 from digest.services.console.roster import RosterFilter, conditions
-from digest.services.readers import preferences
-from digest.services.readers.suppressing import suppression_of
-from digest.services.readers.unsubscribing import unsubscribe
 
 ACTIONS = {
     "topics": "change topics of",
@@ -41,6 +39,10 @@ ACTIONS = {
 BATCH = 500
 MAX_IDS = 10_000  # ticked on pages; "every match" has no limit
 MAX_PAUSE = timedelta(days=366)
+EXPORT_AGE = timedelta(days=7)  # how long an export's file stays for its download
+# A batch takes seconds: a running job whose last batch ended this long ago lost its
+# process (a restart).
+STALE = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ class Selection:
             return cls(where=RosterFilter(**value["filter"]), upto=int(value["upto"]))
         return cls(ids=tuple(int(i) for i in value["ids"]))
 
-    def describe(self) -> str:
+    def describe(self, *, search: bool = True) -> str:
         if self.where is not None:
-            return f"every subscriber matching {self.where.describe()}"
+            return f"every subscriber matching {self.where.describe(search=search)}"
         return "the ticked subscribers"
 
 
@@ -114,11 +116,16 @@ def count_of(session: Session, selection: Selection, now: datetime) -> int:
     return session.scalar(query) or 0
 
 
-def select_for(session: Session, ids: list[int] | None, where: RosterFilter | None) -> Selection:
-    """The ticked ``ids`` (checked), or every match of ``where``."""
+def select_for(
+    session: Session, ids: list[int] | None, where: RosterFilter | None, upto: int | None = None
+) -> Selection:
+    """The ticked ``ids`` (checked), or every match of ``where`` among readers up to
+    the id ``upto`` (the highest there is when None: a review takes it, and the
+    confirmation passes it back, so that readers who join between the two are not
+    touched)."""
     if where is not None:
         top = session.scalar(select(func.max(Subscriber.id))) or 0
-        return Selection(where=where, upto=top)
+        return Selection(where=where, upto=top if upto is None else min(upto, top))
     chosen = tuple(sorted(set(ids or ())))
     if not chosen:
         raise ManagementError("ids", "tick at least one subscriber, or choose every match")
@@ -153,6 +160,33 @@ def start_bulk(
     return job
 
 
+def fail_stale(session: Session, now: datetime) -> int:
+    """Mark jobs still "running" whose last batch ended long ago as stopped: their
+    process ended (a restart). What they did is done; starting the action again
+    finishes it."""
+    result = session.execute(
+        update(BulkJob)
+        .where(
+            BulkJob.status == "running",
+            func.coalesce(BulkJob.heartbeat_at, BulkJob.created_at) < now - STALE,
+        )
+        .values(status="failed", error="the action stopped: its process ended", finished_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_exports(data_dir: Path, before: datetime) -> int:
+    """Delete export files written before ``before``: they hold readers' addresses,
+    and an erased reader must not live on in one."""
+    folder = data_dir / "exports"
+    gone = 0
+    for path in folder.glob("bulk-*.csv") if folder.is_dir() else ():
+        if datetime.fromtimestamp(path.stat().st_mtime, UTC) < before:
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
+
+
 def job_of(session: Session, job_id: int) -> BulkJob:
     return get_row(session, BulkJob, job_id, "bulk action")
 
@@ -161,9 +195,10 @@ def latest_jobs(session: Session, limit: int = 10) -> list[BulkJob]:
     return list(session.scalars(select(BulkJob).order_by(BulkJob.id.desc()).limit(limit)))
 
 
-def describe(job: BulkJob) -> str:
+def describe(job: BulkJob, *, search: bool = True) -> str:
     """The job in words: "pause digests of every subscriber matching status 'active'"."""
-    what = f"{ACTIONS.get(job.action, job.action)} {Selection.from_json(job.selection).describe()}"
+    whom = Selection.from_json(job.selection).describe(search=search)
+    what = f"{ACTIONS.get(job.action, job.action)} {whom}"
     params = json.loads(job.params)
     if job.action == "topics":
         if params.get("add"):
@@ -192,90 +227,6 @@ def _batches(session: Session, selection: Selection, now: datetime, after: int) 
     return list(session.scalars(query))
 
 
-def _apply(
-    session: Session, action: str, params: dict[str, Any], ids: list[int], now: datetime
-) -> int:
-    """Do ``action`` to the subscribers ``ids`` (that still exist); how many changed."""
-    present = list(session.scalars(select(Subscriber.id).where(id_in(Subscriber.id, ids))))
-    if action == "topics":
-        touched: set[int] = set()
-        slugs = params["add"] + params["remove"]
-        topic_ids = {
-            slug: id_
-            for slug, id_ in session.execute(
-                select(Topic.slug, Topic.id).where(Topic.slug.in_(slugs))
-            )
-        }
-        for slug in params["remove"]:
-            gone = session.scalars(
-                delete(Subscription)
-                .where(id_in(Subscription.subscriber_id, present))
-                .where(Subscription.topic_id == topic_ids[slug])
-                .returning(Subscription.subscriber_id)
-                .execution_options(synchronize_session=False)
-            ).all()
-            touched.update(gone)
-        for slug in params["add"]:
-            has = set(
-                session.scalars(
-                    select(Subscription.subscriber_id).where(
-                        id_in(Subscription.subscriber_id, present),
-                        Subscription.topic_id == topic_ids[slug],
-                    )
-                )
-            )
-            new = [
-                {"subscriber_id": i, "topic_id": topic_ids[slug], "frequency": "daily"}
-                for i in present
-                if i not in has
-            ]
-            if new:
-                session.execute(insert(Subscription), new)
-            touched.update(int(str(r["subscriber_id"])) for r in new)
-        return len(touched)
-    if action in ("pause", "resume"):
-        until = datetime.fromisoformat(params["until"]) if action == "pause" else None
-        result = session.execute(
-            update(Subscriber)
-            .where(id_in(Subscriber.id, present))
-            .values(paused_until=until)
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-    if action == "suppress":
-        return sum(_suppress(session, sid, now) for sid in present)
-    if action == "delete":
-        for sub in session.scalars(select(Subscriber).where(id_in(Subscriber.id, present))):
-            preferences.erase(session, sub, now)
-        return len(present)
-    return len(present)  # export: the rows are written by run_bulk
-
-
-def _suppress(session: Session, subscriber_id: int, now: datetime) -> bool:
-    from digest.db.models import Suppression
-    from digest.domain.consent import address_hash
-
-    sub = session.get(Subscriber, subscriber_id)
-    if sub is None:
-        return False
-    changed = False
-    if suppression_of(session, sub.email) is None:
-        session.add(
-            Suppression(
-                email_hash=address_hash(sub.email),
-                email=sub.email,
-                reason="operator",
-                detail="bulk action",
-                created_at=now,
-            )
-        )
-        changed = True
-    if sub.status in ("pending", "active"):
-        unsubscribe(session, sub.id, now)
-        changed = True
-    return changed
-
-
 def run_bulk(database_url: str, job_id: int, now: datetime, data_dir: Path | None = None) -> None:
     """Do the job in batches, recording progress after each; record it in the audit
     log when it ends, as done by whoever started it."""
@@ -289,7 +240,8 @@ def run_bulk(database_url: str, job_id: int, now: datetime, data_dir: Path | Non
             raise ValueError("an export needs the data directory")
         target = export_path(data_dir, job_id)
         target.parent.mkdir(parents=True, exist_ok=True)
-        out = target.open("w", encoding="utf-8", newline="")
+        partial = target.with_suffix(".part")  # renamed into place once complete
+        out = partial.open("w", encoding="utf-8", newline="")
     after, error = 0, None
     try:
         while True:
@@ -297,11 +249,15 @@ def run_bulk(database_url: str, job_id: int, now: datetime, data_dir: Path | Non
                 ids = _batches(session, selection, now, after)
                 if not ids:
                     break
-                changed = _apply(session, action, params, ids, now)
+                changed = apply_action(session, action, params, ids, now)
                 session.execute(
                     update(BulkJob)
                     .where(BulkJob.id == job_id)
-                    .values(done=BulkJob.done + len(ids), changed=BulkJob.changed + changed)
+                    .values(
+                        done=BulkJob.done + len(ids),
+                        changed=BulkJob.changed + changed,
+                        heartbeat_at=datetime.now(UTC),
+                    )
                 )
             if out is not None:
                 lines = export_lines(database_url, ids=ids)
@@ -315,6 +271,10 @@ def run_bulk(database_url: str, job_id: int, now: datetime, data_dir: Path | Non
     finally:
         if out is not None:
             out.close()
+            if error is None:
+                partial.replace(target)
+            else:
+                partial.unlink(missing_ok=True)
         _finish(database_url, job_id, by, error)
 
 
@@ -330,7 +290,7 @@ def _finish(database_url: str, job_id: int, by: str, error: str | None) -> None:
             f"bulk {job.action}",
             "subscriber",
             None,
-            f"{describe(job)}: {job.changed} of {job.done} changed"
+            f"{describe(job, search=False)}: {job.changed} of {job.done} changed"
             + (f" (stopped: {error})" if error else ""),
             after={"matched": job.total, "done": job.done, "changed": job.changed, "job": job.id},
         )
@@ -341,6 +301,8 @@ __all__ = [
     "NotFound",
     "Selection",
     "describe",
+    "fail_stale",
+    "forget_exports",
     "export_path",
     "job_of",
     "latest_jobs",

@@ -21,6 +21,7 @@ from typing import IO, Any
 from sqlalchemy import insert, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from digest.db import audit
 from digest.db.engine import unit_of_work
 from digest.db.models import (
     ImportJob,
@@ -278,6 +279,24 @@ def finish_job(database_url: str, job_id: int, now: datetime, error: str | None 
         job.finished_at = now
         if not error:
             job.read_bytes = job.size_bytes
+        # One entry for the whole file in the audit log, as for any bulk action.
+        by_command = job.started_by == "command line"
+        audit.act_as(session, job.started_by or "unknown", "cli" if by_command else "console")
+        audit.note(
+            session,
+            "bulk import",
+            "subscriber",
+            None,
+            f"import of {job.filename}: {job.added} added, {job.updated} updated, "
+            f"{job.rejected} refused" + (f" (stopped: {error})" if error else ""),
+            after={
+                "rows": job.rows,
+                "added": job.added,
+                "updated": job.updated,
+                "refused": job.rejected,
+                "job": job.id,
+            },
+        )
 
 
 def run_job(database_url: str, job_id: int, path: str, now: datetime) -> None:

@@ -4,8 +4,10 @@ mailbox providers enforce, feed health, and the alerts that follow from them; fo
 new installation, the next step instead.
 
 Rates are per UTC day, like Gmail's Postmaster Tools: complaints received that day
-divided by digests sent that day; hard bounces likewise. Alerts use the last 7 days
-together, so that one small day cannot raise one.
+(a mail client's one-click unsubscribe is not one) divided by digests sent that day;
+hard bounces that day divided by digests sent plus hard bounces (a refusal at the SMTP
+exchange never counts as sent). Alerts use the last 7 days together, so that one
+small day cannot raise one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from digest.bounces.arf import UNSUBSCRIBE_REQUEST
 from digest.db.models import BounceEvent, Feed, Subscriber, Topic
 from digest.services.console.feeds import FeedHealth, feed_health
 from digest.services.console.reporting import utc_day
@@ -83,7 +86,13 @@ def _rates(
     session: Session, outcomes: list[dict[str, Any]], first: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     complaints = _per_day(
-        session, BounceEvent.received_at, first, end, BounceEvent.kind == "complaint"
+        session,
+        BounceEvent.received_at,
+        first,
+        end,
+        BounceEvent.kind == "complaint",
+        # A mail client's one-click unsubscribe arrives as a report too: not a complaint.
+        func.coalesce(BounceEvent.reporter, "") != UNSUBSCRIBE_REQUEST,
     )
     rows = []
     for o in outcomes:
@@ -95,7 +104,7 @@ def _rates(
                 "complaints": received,
                 "bounces": bounced,
                 "complaint_rate": _rate(received, sent),
-                "bounce_rate": _rate(bounced, sent),
+                "bounce_rate": _rate(bounced, sent + bounced),
             }
         )
     return rows
@@ -222,6 +231,7 @@ def overview(
     rates = _rates(session, outcomes, first, end)
     recent = rates[-WEEK:]
     sent = sum(r["sent"] for r in recent)
+    bounces = sum(r["bounces"] for r in recent)
     feeds = feed_health(session, now)
     states: dict[str, int] = {}
     for f in feeds:
@@ -234,7 +244,7 @@ def overview(
         week_average={k: sum(o[k] for o in before) / max(1, len(before)) for k in kinds},
         rates=rates,
         complaint_rate=_rate(sum(r["complaints"] for r in recent), sent),
-        bounce_rate=_rate(sum(r["bounces"] for r in recent), sent),
+        bounce_rate=_rate(bounces, sent + bounces),
         feeds=feeds,
         feed_states=states,
     )

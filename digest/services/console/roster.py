@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -23,7 +23,7 @@ from digest.db.models import (
     id_in,
 )
 from digest.domain.languages import LANGUAGES
-from digest.services.console.base import ManagementError, limit_of, one_line
+from digest.services.console.base import ManagementError, limit_of, one_line, slug_of
 from digest.services.console.lookup import STATUSES
 
 SORTS = {
@@ -50,7 +50,7 @@ class RosterFilter:
     def checked(cls, **values: Any) -> RosterFilter:
         """The filter, each value checked; a bad one is refused naming its field."""
         where = cls(**{k: str(v or "").strip() for k, v in values.items()})
-        one_line("q", where.fragment, 320)
+        one_line("fragment", where.fragment, 320)
         if where.status and where.status not in STATUSES:
             raise ManagementError("status", f"must be one of {', '.join(STATUSES)}")
         if where.language and where.language != "site" and where.language not in LANGUAGES:
@@ -68,8 +68,9 @@ class RosterFilter:
     def as_dict(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v}
 
-    def describe(self) -> str:
-        """The filter in words, for a confirmation and the audit log."""
+    def describe(self, *, search: bool = True) -> str:
+        """The filter in words, for a confirmation; without the ``search`` text (it
+        may be an address) for the audit log."""
         words = {
             "fragment": "address or name contains",
             "status": "status",
@@ -77,7 +78,10 @@ class RosterFilter:
             "language": "language",
             "paused": "paused",
         }
-        parts = [f"{words[k]} {v!r}" for k, v in self.as_dict().items()]
+        parts = [
+            f"{words[k]} {v!r}" if search or k != "fragment" else f"{words[k]} (a search)"
+            for k, v in self.as_dict().items()
+        ]
         return ", ".join(parts) if parts else "every subscriber"
 
 
@@ -94,7 +98,9 @@ def conditions(where: RosterFilter, now: datetime) -> list[ColumnElement[bool]]:
         )
     if where.status:
         found.append(Subscriber.status == where.status)
-    if where.topic:
+    if where.topic and slug_of(where.topic) is None:
+        found.append(false())  # no topic has that name, so no one follows it
+    elif where.topic:
         following = (
             select(Subscription.subscriber_id)
             .join(Topic, Topic.id == Subscription.topic_id)

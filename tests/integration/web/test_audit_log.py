@@ -230,3 +230,58 @@ def test_feeds_added_paused_and_deleted_are_recorded(mail_settings, db_url, worl
     assert log[0]["before"]["topics"] == ["tech"] and log[0]["after"] == {}
     assert log[1]["before"]["paused"] is False and log[1]["after"]["paused"] is True
     assert log[2]["after"]["topics"] == ["tech"]
+
+
+def test_beats_hourly_purge_task_applies_the_retention_setting(db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    with unit_of_work(db_url) as s:
+        for days in (40, 20, 1):
+            s.add(
+                AuditEntry(
+                    at=now - timedelta(days=days),
+                    actor="ops@example.org",
+                    via="console",
+                    action="update",
+                    target="topic",
+                    summary="topic tech",
+                )
+            )
+    env = process_env(
+        DIGEST_DATABASE_URL=db_url, DIGEST_DATA_DIR=str(tmp_path), DIGEST_AUDIT_DAYS="30"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "from workers.tasks import purge; print(purge()['audit_entries'])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "1"
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 2
+
+
+def test_an_import_is_one_entry_with_its_totals(db_url, tmp_path, world) -> None:  # type: ignore[no-untyped-def]
+    from digest.services.console.importing import run_job, start_job
+
+    world.topics("tech")
+    upload = tmp_path / "readers.csv"
+    upload.write_text("email,topics\ncara@example.org,tech\nnot-an-address,tech\n")
+    with unit_of_work(db_url) as s:
+        job = start_job(s, "readers.csv", 60, confirmed=True, by="ops@example.org", now=T0)
+        job_id = job.id
+    run_job(db_url, job_id, str(upload), T0)
+    (entry,) = entries(db_url)  # the rows themselves are not one entry each
+    assert (entry.actor, entry.via, entry.action) == ("ops@example.org", "console", "bulk import")
+    assert entry.summary == "import of readers.csv: 1 added, 0 updated, 1 refused"
+
+
+def test_suppressions_are_logged_by_hash_never_by_address(mail_settings, db_url) -> None:  # type: ignore[no-untyped-def]
+    ops = Api(mail_settings, api_key(db_url, "operator"))
+    added = ops("POST", "/api/suppressions", {"email": "alice@example.com", "detail": "asked"})
+    assert added.status_code in (200, 201), added.text
+    (entry,) = ops("GET", "/api/audit", target="suppression").json()["items"]
+    assert entry["action"] == "create" and entry["summary"] == f"suppression #{entry['target_id']}"
+    assert entry["after"]["reason"] == "manual" and len(entry["after"]["email_hash"]) == 64
+    assert "alice" not in json.dumps(entry)

@@ -5,7 +5,9 @@ reviewed, confirmed, run in the background and recorded in the audit log."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -66,12 +68,23 @@ def wait_done(db_url: str, job_id: int) -> BulkJob:
     raise AssertionError("the bulk action did not finish")
 
 
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
 def bulk(client, data: dict[str, object], confirm: bool = True):  # type: ignore[no-untyped-def]
+    """Review the action, then (``confirm``) press the review page's button, which
+    sends back what was reviewed."""
     token = csrf_of(client.get("/admin/me").text)
-    form = {"csrf_token": token, **data}
-    if confirm:
-        form["confirm"] = "yes"
-    return client.post("/admin/subscribers/bulk", data=form, follow_redirects=False)
+    review = client.post(
+        "/admin/subscribers/bulk", data={"csrf_token": token, **data}, follow_redirects=False
+    )
+    if not confirm or review.status_code != 200:
+        return review
+    form = review.text.split('id="confirm-bulk"')[1].split("</form>")[0]
+    fields: dict[str, list[str]] = {}
+    for name, value in HIDDEN.findall(form):
+        fields.setdefault(name, []).append(html.unescape(value))
+    return client.post("/admin/subscribers/bulk", data=fields, follow_redirects=False)
 
 
 def test_filters_combine_with_a_total_sort_and_the_columns(mail_settings, db_url, world) -> None:  # type: ignore[no-untyped-def]
@@ -217,3 +230,94 @@ def test_suppress_delete_and_export(mail_settings, db_url, world) -> None:  # ty
     assert (address_hash("bob@example.org"), None, "erased") in blocked
     assert actions == ["bulk export", "bulk suppress", "bulk delete"]
     assert "cara" not in ops.get("/admin/subscribers", params={"status": "active"}).text
+
+
+def test_a_job_whose_process_ended_is_marked_stopped(db_url) -> None:  # type: ignore[no-untyped-def]
+    from digest.services.console.bulk import fail_stale
+
+    now = datetime.now(UTC)
+    with unit_of_work(db_url) as s:
+        for beat in (timedelta(hours=2), timedelta(minutes=5)):  # long silent; working
+            s.add(
+                BulkJob(
+                    action="pause",
+                    params="{}",
+                    selection='{"ids": [1]}',
+                    started_by="ops@example.org",
+                    status="running",
+                    total=1,
+                    done=0,
+                    changed=0,
+                    created_at=now - timedelta(hours=7),
+                    heartbeat_at=now - beat,
+                )
+            )
+    with unit_of_work(db_url) as s:
+        assert fail_stale(s, now) == 1
+    with unit_of_work(db_url) as s:
+        states = [(j.status, j.error) for j in s.scalars(select(BulkJob).order_by(BulkJob.id))]
+    assert states == [("failed", "the action stopped: its process ended"), ("running", None)]
+
+
+def test_what_runs_is_what_was_reviewed(mail_settings, db_url, world) -> None:  # type: ignore[no-untyped-def]
+    readers(world, db_url)
+    ops = signed_in(mail_settings, db_url, "ops@example.org", "operator")
+    review = bulk(ops, {"action": "suppress", "scope": "all", "topic": "tech"}, confirm=False)
+    assert "suppress 3 subscribers" in review.text
+    form = review.text.split('id="confirm-bulk"')[1].split("</form>")[0]
+    fields: dict[str, list[str]] = {}
+    for name, value in HIDDEN.findall(form):
+        fields.setdefault(name, []).append(html.unescape(value))
+    # A reader who joins between the review and the confirmation is not touched...
+    late = world.subscriber("late@example.org", "tech", T0 + timedelta(days=1))
+    started = ops.post("/admin/subscribers/bulk", data=fields, follow_redirects=False)
+    assert started.status_code == 303
+    job = wait_done(db_url, int(started.headers["location"].rsplit("/", 1)[1]))
+    assert (job.total, job.changed) == (3, 3)
+    with unit_of_work(db_url) as s:
+        assert s.get(Subscriber, late).status == "active"  # type: ignore[union-attr]
+    # ...and when the readers reviewed have changed, nothing runs: the page says so.
+    again = bulk(
+        ops,
+        {
+            "action": "pause",
+            "scope": "all",
+            "status": "active",
+            "until": (datetime.now(UTC) + timedelta(days=3)).date().isoformat(),
+        },
+        confirm=False,
+    )
+    form = again.text.split('id="confirm-bulk"')[1].split("</form>")[0]
+    fields = {}
+    for name, value in HIDDEN.findall(form):
+        fields.setdefault(name, []).append(html.unescape(value))
+    with unit_of_work(db_url) as s:
+        s.get(Subscriber, late).status = "unsubscribed"  # type: ignore[union-attr]
+    moved = ops.post("/admin/subscribers/bulk", data=fields, follow_redirects=False)
+    assert moved.status_code == 200 and 'id="moved"' in moved.text
+    with unit_of_work(db_url) as s:
+        assert s.scalar(select(func.count()).select_from(BulkJob)) == 1
+
+
+def test_an_export_is_served_only_when_complete(mail_settings, db_url, world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from digest.services.console.bulk import forget_exports
+
+    readers(world, db_url)
+    ops = signed_in(mail_settings, db_url, "ops@example.org", "operator")
+    started = bulk(
+        ops,
+        {
+            "action": "pause",
+            "scope": "all",
+            "until": (datetime.now(UTC) + timedelta(days=3)).date().isoformat(),
+        },
+    )
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])
+    wait_done(db_url, job_id)
+    folder = mail_settings.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"bulk-{job_id}.csv").write_text("email\nplanted@example.org\n")
+    assert ops.get(f"/admin/bulk/{job_id}/export.csv").status_code == 404  # not an export
+    assert ops.get("/admin/bulk/999999/export.csv").status_code == 404
+    assert forget_exports(mail_settings.data_dir, datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert list(folder.iterdir()) == []

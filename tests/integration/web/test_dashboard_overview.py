@@ -60,6 +60,18 @@ def test_the_figures_are_the_databases_and_the_alerts_follow(mail_settings, db_u
                 outcome="unsubscribed and suppressed",
             )
         )
+        s.add(  # a mail client's one-click unsubscribe: not a complaint
+            BounceEvent(
+                fingerprint="unsubscribe-1",
+                received_at=today + timedelta(seconds=6),
+                source="mailbox",
+                kind="complaint",
+                how="arf",
+                reporter="unsubscribe",
+                matched_by="none",
+                outcome="unsubscribed",
+            )
+        )
         s.add(
             Feed(
                 url="https://feeds.example.org/down.xml",

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("changed", sa.Integer, nullable=False),
         sa.Column("error", sa.Text, nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime(), nullable=True),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bulk_jobs")),
     )
