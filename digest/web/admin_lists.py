@@ -360,8 +360,10 @@ def _retry(request: Request, fields: Fields, ids: list[int] | None) -> Response:
     sender = sender_for(settings)
     now = datetime.now(UTC)
     if ids is None:
-        report = console.retry_failed(url, settings, sender, now)
+        report = console.retry_failed(url, settings, sender, now, by=(caller.who, "console"))
     else:
-        report = console.retry_deliveries(url, ids, settings, sender, now)
+        report = console.retry_deliveries(
+            url, ids, settings, sender, now, by=(caller.who, "console")
+        )
     with unit_of_work(url) as session:
         return _deliveries(request, session, caller, None, 200, report=report)

@@ -207,7 +207,12 @@ def _retry(request: Request, delivery_id: int, fields: Fields) -> Response:
         subscriber_id = found
     try:
         done = console.retry_delivery(
-            url, delivery_id, settings, sender_for(settings), datetime.now(UTC)
+            url,
+            delivery_id,
+            settings,
+            sender_for(settings),
+            datetime.now(UTC),
+            by=(caller.who, "console"),
         )
         outcome = "paused" if done.outcome == "waiting" else done.outcome
     except console.Conflict:

@@ -312,20 +312,31 @@ def list_deliveries(
 
 
 @router.post("/deliveries/retry", response_model=RetryReportOut, responses=refusals(403))
-def retry_deliveries(request: Request, _: Operator, body: RetryIn) -> object:
+def retry_deliveries(request: Request, caller: Operator, body: RetryIn) -> object:
     """Send the failed deliveries among ``ids`` again, now; the others are skipped,
     each with the reason."""
     settings = settings_of(request)
     return asdict(
-        manage.retry_deliveries(database(request), body.ids, settings, sender_for(settings), _now())
+        manage.retry_deliveries(
+            database(request),
+            body.ids,
+            settings,
+            sender_for(settings),
+            _now(),
+            by=(caller.who, "api"),
+        )
     )
 
 
 @router.post("/deliveries/retry-failed", response_model=RetryReportOut, responses=refusals(403))
-def retry_failed(request: Request, _: Operator) -> object:
+def retry_failed(request: Request, caller: Operator) -> object:
     """Send every failed delivery again, now, a batch at a time."""
     settings = settings_of(request)
-    return asdict(manage.retry_failed(database(request), settings, sender_for(settings), _now()))
+    return asdict(
+        manage.retry_failed(
+            database(request), settings, sender_for(settings), _now(), by=(caller.who, "api")
+        )
+    )
 
 
 @router.post(
@@ -333,12 +344,17 @@ def retry_failed(request: Request, _: Operator) -> object:
     response_model=RetryOutcomeOut,
     responses=refusals(403, 404, 409),
 )
-def retry_delivery(request: Request, _: Operator, delivery_id: PathId) -> object:
+def retry_delivery(request: Request, caller: Operator, delivery_id: PathId) -> object:
     """Send one failed delivery again, now. One that is not failed is a conflict."""
     settings = settings_of(request)
     return asdict(
         manage.retry_delivery(
-            database(request), delivery_id, settings, sender_for(settings), _now()
+            database(request),
+            delivery_id,
+            settings,
+            sender_for(settings),
+            _now(),
+            by=(caller.who, "api"),
         )
     )
 

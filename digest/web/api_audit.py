@@ -18,9 +18,17 @@ from digest.web.pages import database
 
 router = APIRouter(prefix="/api", tags=["audit"], route_class=ApiRoute)
 
-Action = Literal["create", "update", "delete", "bulk"]
+Action = Literal["create", "update", "delete", "bulk", "retry"]
 Target = Literal[
-    "subscriber", "topic", "feed", "article", "suppression", "admin", "api key", "sending"
+    "subscriber",
+    "topic",
+    "feed",
+    "article",
+    "suppression",
+    "admin",
+    "api key",
+    "sending",
+    "delivery",
 ]
 
 

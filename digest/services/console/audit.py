@@ -34,8 +34,18 @@ __all__ = [
     "purge_audit",
 ]
 
-ACTIONS = ("create", "update", "delete", "bulk")
-TARGETS = ("subscriber", "topic", "feed", "article", "suppression", "admin", "api key", "sending")
+ACTIONS = ("create", "update", "delete", "bulk", "retry")
+TARGETS = (
+    "subscriber",
+    "topic",
+    "feed",
+    "article",
+    "suppression",
+    "admin",
+    "api key",
+    "sending",
+    "delivery",
+)
 PURGE_BATCH = 1000
 
 

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from time import sleep
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -39,6 +40,7 @@ ACTIONS = {
 BATCH = 500
 MAX_IDS = 10_000  # ticked on pages; "every match" has no limit
 MAX_PAUSE = timedelta(days=366)
+SQLITE_BREATHER = 0.25  # seconds between two batches on SQLite
 EXPORT_AGE = timedelta(days=7)  # how long an export's file stays for its download
 # A batch takes seconds: a running job whose last batch ended this long ago lost its
 # process (a restart).
@@ -243,6 +245,7 @@ def run_bulk(database_url: str, job_id: int, now: datetime, data_dir: Path | Non
         partial = target.with_suffix(".part")  # renamed into place once complete
         out = partial.open("w", encoding="utf-8", newline="")
     after, error = 0, None
+    sqlite = database_url.startswith("sqlite")
     try:
         while True:
             with unit_of_work(database_url) as session:
@@ -265,6 +268,11 @@ def run_bulk(database_url: str, job_id: int, now: datetime, data_dir: Path | Non
                     next(lines)  # the header, written once
                 out.writelines(lines)
             after = ids[-1]
+            if sqlite:
+                # SQLite has one writer at a time and every transaction here takes the
+                # write lock first: a pause lets the console's pages (this job's own
+                # progress among them) in between two batches.
+                sleep(SQLITE_BREATHER)
     except Exception as exc:  # recorded on the job's page, then raised for the log
         error = f"{type(exc).__name__}: {exc}"
         raise

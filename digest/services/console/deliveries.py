@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
+from digest.db import audit
 from digest.db.engine import unit_of_work
 from digest.db.models import Delivery, id_in
 from digest.domain import delivery as rules
@@ -141,15 +142,25 @@ def _send(
     return outcomes
 
 
+def _audit(session: Session, by: tuple[str, str] | None, ids: list[int], summary: str) -> None:
+    if by is None or not ids and "every" not in summary:
+        return
+    audit.act_as(session, *by)
+    target = str(ids[0]) if len(ids) == 1 else None
+    audit.note(session, "retry", "delivery", target, summary, after={"reopened": ids[:100]})
+
+
 def retry_deliveries(
     database_url: str,
     ids: Sequence[int],
     settings: Settings,
     sender: Sender,
     now: datetime,
+    by: tuple[str, str] | None = None,
 ) -> RetryReport:
     """Send the failed deliveries among ``ids`` again, now; the others are skipped
-    with the reason. Each outcome is in the report, in the order of ``ids``."""
+    with the reason. Each outcome is in the report, in the order of ``ids``. ``by``
+    (who, through what) is recorded in the audit log."""
     wanted = list(dict.fromkeys(ids))
     reasons: dict[int, str] = {}
     reopened: list[int] = []
@@ -167,6 +178,7 @@ def retry_deliveries(
                 reopened.append(id_)
             else:
                 reasons[id_] = f"it is {statuses[id_]}; only failed deliveries are retried"
+        _audit(session, by, reopened, f"{len(reopened)} failed deliveries sent again")
     report = RetryReport(skipped=len(reasons))
     outcomes = _send(database_url, reopened, settings, sender, now, report)
     report.deliveries = [
@@ -184,10 +196,11 @@ def retry_delivery(
     settings: Settings,
     sender: Sender,
     now: datetime,
+    by: tuple[str, str] | None = None,
 ) -> RetryOutcome:
     """Send one failed delivery again, now. A missing delivery is :class:`NotFound`;
     one that is not failed is a :class:`Conflict`."""
-    report = retry_deliveries(database_url, [delivery_id], settings, sender, now)
+    report = retry_deliveries(database_url, [delivery_id], settings, sender, now, by)
     outcome = report.deliveries[0]
     if outcome.outcome == "skipped":
         if outcome.reason == "there is no such delivery":
@@ -202,6 +215,7 @@ def retry_failed(
     sender: Sender,
     now: datetime,
     send_now: int = SEND_NOW,
+    by: tuple[str, str] | None = None,
 ) -> RetryReport:
     """Make every failed delivery due again. The first ``send_now`` are sent from
     this process at once (so the caller sees their outcome); the rest are left due
@@ -225,6 +239,8 @@ def retry_failed(
             .execution_options(synchronize_session=False)
         )
         report.queued = int(getattr(rest, "rowcount", 0) or 0)
+        total = len(reopened) + report.queued
+        _audit(session, by, reopened, f"every failed delivery sent again ({total})")
     report.skipped = len(ids) - len(reopened)
     _send(database_url, reopened, settings, sender, now, report)
     return report

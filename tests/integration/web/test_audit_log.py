@@ -285,3 +285,24 @@ def test_suppressions_are_logged_by_hash_never_by_address(mail_settings, db_url)
     assert entry["action"] == "create" and entry["summary"] == f"suppression #{entry['target_id']}"
     assert entry["after"]["reason"] == "manual" and len(entry["after"]["email_hash"]) == 64
     assert "alice" not in json.dumps(entry)
+
+
+def test_retries_name_who_sent_what_again(mail_settings, db_url, world) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.web.test_dashboard import Seeder
+
+    world.topics("tech")
+    seeder = Seeder(db_url, world, T0)
+    failed = seeder.delivery("failed", T0, attempts=[(T0, "failed", "554 5.7.1 refused")])
+    ops = Api(mail_settings, api_key(db_url, "operator"))
+    assert ops("POST", f"/api/deliveries/{failed}/retry").status_code == 200
+    (entry,) = ops("GET", "/api/audit", action="retry").json()["items"]
+    assert (entry["actor"], entry["via"], entry["target"], entry["target_id"]) == (
+        "api key operator script",
+        "api",
+        "delivery",
+        str(failed),
+    )
+    assert entry["after"] == {"reopened": [failed]}
+    # A retry that finds nothing to send again records nothing.
+    assert ops("POST", "/api/deliveries/retry", {"ids": [failed]}).status_code == 200
+    assert len(ops("GET", "/api/audit", action="retry").json()["items"]) == 1
