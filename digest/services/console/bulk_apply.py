@@ -10,12 +10,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from digest.db.models import Subscriber, Subscription, Suppression, Topic, id_in
-from digest.domain.consent import address_hash
+from digest.db.models import Subscriber, Subscription, Topic, id_in
+from digest.services.console.subscribers import suppress_subscriber
 from digest.services.readers import preferences
 from digest.services.readers.choices import reschedule
 from digest.services.readers.suppressing import suppression_of
-from digest.services.readers.unsubscribing import unsubscribe
 
 
 def apply_action(
@@ -105,22 +104,11 @@ def _reschedule(session: Session, ids: list[int], now: datetime) -> None:
 
 
 def _suppress(session: Session, subscriber_id: int, now: datetime) -> bool:
+    """The console's own suppression (:func:`suppress_subscriber`); True when it
+    changed something (a new entry on the list, or a reader unsubscribed)."""
     sub = session.get(Subscriber, subscriber_id)
     if sub is None:
         return False
-    changed = False
-    if suppression_of(session, sub.email) is None:
-        session.add(
-            Suppression(
-                email_hash=address_hash(sub.email),
-                email=sub.email,
-                reason="operator",
-                detail="bulk action",
-                created_at=now,
-            )
-        )
-        changed = True
-    if sub.status in ("pending", "active"):
-        unsubscribe(session, sub.id, now)
-        changed = True
-    return changed
+    before = (suppression_of(session, sub.email) is not None, sub.status)
+    suppress_subscriber(session, subscriber_id, "bulk action", now)
+    return before != (True, sub.status)
